@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DATABASE_URL ?= sqlite:///$(CURDIR)/instance/survey.db
+
+.PHONY: run test lint bench clean-db
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+instance/secret_key:
+	mkdir -p instance
+	$(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
+	chmod 600 $@
+
+## run: install, create and fill the database on first use, serve on http://127.0.0.1:5000
+run: $(STAMP) instance/secret_key
+	SECRET_KEY=$$(cat instance/secret_key) $(BIN)/survey-app setup-demo
+	SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+
+## test: install with the dev extra and run the whole suite
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/stats.py
+
+clean-db:
+	rm -f instance/survey.db

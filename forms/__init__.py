@@ -1,0 +1,1 @@
+"""Flask-WTF forms: staff forms, and respondent forms built at runtime from a survey."""

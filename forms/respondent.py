@@ -1,0 +1,119 @@
+"""The respondent's form, built afresh for each request from the survey as loaded.
+
+Each question type owns its field here and its validation in `survey_app.questions`, which the
+CSV import shares, so the browser and the import refuse the same answers with the same words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask_wtf import FlaskForm
+from wtforms import Field, RadioField, SelectField, TextAreaField
+from wtforms.validators import ValidationError
+
+from survey_app.models import Organisation, Question, QuestionType, Survey
+from survey_app.questions import InvalidAnswer, ParsedAnswer, parse_answer
+
+ORGANISATION_FIELD = "organisation"
+ON_RECORD_FIELD = "on_record"
+
+
+class ResponseForm(FlaskForm):
+    """Base of every respondent form; `build_response_form` adds the survey's fields."""
+
+    questions: Sequence[Question] = ()
+    organisations: dict[str, Organisation] = {}
+    max_text: int = 5000
+
+    def question_fields(self) -> list[tuple[Question, Field]]:
+        return [(question, self[question.code]) for question in self.questions]
+
+    def parsed_answers(self) -> dict[Question, ParsedAnswer]:
+        """The answers given, in stored form; call only after `validate()` passed."""
+        answers = {}
+        for question, field in self.question_fields():
+            parsed = parse_answer(question, field.data, self.max_text)
+            if parsed is not None:
+                answers[question] = parsed
+        return answers
+
+    def chosen_organisation(self) -> Organisation | None:
+        if ORGANISATION_FIELD not in self:
+            return None
+        return self.organisations.get(self[ORGANISATION_FIELD].data or "")
+
+    def on_record(self) -> bool:
+        return ON_RECORD_FIELD in self and self[ON_RECORD_FIELD].data == "yes"
+
+    def error_list(self) -> list[tuple[str, str]]:
+        """(field id, message) for every field at fault, in page order, for the error summary."""
+        return [(field.id, field.errors[0]) for field in self if field.errors]
+
+
+def _answer_validator(question: Question, max_text: int):  # noqa: ANN202
+    def validate(_form: FlaskForm, field: Field) -> None:
+        try:
+            parse_answer(question, field.data, max_text)
+        except InvalidAnswer as exc:
+            raise ValidationError(str(exc)) from None
+
+    return validate
+
+
+def _question_field(question: Question, max_text: int) -> Field:
+    validators = [_answer_validator(question, max_text)]
+    if question.type == QuestionType.LIKERT:
+        choices = [(str(point.value), point.label) for point in question.scale_points]
+        return RadioField(question.text, choices=choices, validators=validators,
+                          validate_choice=False)
+    if question.type == QuestionType.CHOICE:
+        choices = [(option.code, option.label) for option in question.options]
+        return RadioField(question.text, choices=choices, validators=validators,
+                          validate_choice=False)
+    return TextAreaField(question.text, validators=validators)
+
+
+def build_response_form(
+    survey: Survey, organisations: Sequence[Organisation] | None, max_text: int
+) -> type[ResponseForm]:
+    """A new form class for `survey`: one field per question, plus the organisation chooser
+    when `organisations` is given (open link) and the on-the-record question if the survey asks
+    it. A fresh subclass per call, so no request changes another's form."""
+    attributes: dict[str, object] = {
+        "questions": list(survey.questions),
+        "max_text": max_text,
+        "organisations": {org.code: org for org in organisations or []},
+    }
+    if organisations is not None:
+        allowed = {org.code for org in organisations}
+
+        def validate_organisation(_form: FlaskForm, field: Field) -> None:
+            if not field.data:
+                raise ValidationError("Select the organisation from the list")
+            if field.data not in allowed:
+                raise ValidationError("Select an organisation from the list")
+
+        attributes[ORGANISATION_FIELD] = SelectField(
+            survey.org_question,
+            choices=[("", "Choose from the list")]
+            + [(org.code, f"{org.name} ({org.code})") for org in organisations],
+            validators=[validate_organisation],
+            validate_choice=False,
+        )
+    for question in survey.questions:
+        attributes[question.code] = _question_field(question, max_text)
+    if survey.asks_on_record:
+
+        def validate_on_record(_form: FlaskForm, field: Field) -> None:
+            if field.data not in ("yes", "no"):
+                raise ValidationError("Select yes or no")
+
+        attributes[ON_RECORD_FIELD] = RadioField(
+            survey.on_record_question,
+            choices=[("yes", "Yes, you may quote me and name my ICB"),
+                     ("no", "No, keep my answers off the record")],
+            validators=[validate_on_record],
+            validate_choice=False,
+        )
+    return type(f"{survey.slug.title().replace('-', '')}ResponseForm", (ResponseForm,), attributes)

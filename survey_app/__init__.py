@@ -1,0 +1,51 @@
+"""The survey application: `create_app` builds it from configuration."""
+
+from __future__ import annotations
+
+from flask import Flask
+from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+
+from survey_app.config import INSTANCE_PATH, PROJECT_ROOT, Config
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """The Flask application for `config` (the environment's settings when None).
+
+    Refuses to start (ConfigError) without a SECRET_KEY, unless in development or testing.
+    """
+    config = config or Config()
+    if not (config.TESTING or config.DEVELOPMENT):
+        config.check()
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_PATH),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.from_mapping(config.as_mapping())
+    if app.config["SECRET_KEY"] is None:
+        # Development only (check() refused production above): sessions last until restart.
+        import secrets
+
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    app.jinja_options = {
+        "undefined": ChainableUndefined,
+        "loader": ChoiceLoader(
+            [FileSystemLoader(app.template_folder), PackageLoader("nhsuk_frontend_jinja")]
+        ),
+    }
+
+    from survey_app import auth, cli, db, security, templating
+    from survey_app.respond import bp as respond_bp
+    from survey_app.staff import bp as staff_bp
+
+    db.init_app(app)
+    security.init_app(app)
+    auth.init_app(app)
+    templating.init_app(app)
+    app.register_blueprint(respond_bp)
+    app.register_blueprint(staff_bp)
+    cli.init_app(app)
+    app.jinja_env.globals["app_version"] = __version__
+    return app

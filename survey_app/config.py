@@ -1,0 +1,85 @@
+"""Configuration read from the environment.
+
+`Config` is what production and `make run` use; `TestConfig` is what the test suite uses. Every
+setting has one name, the environment variable that sets it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The project's top folder: `instance/` (the default SQLite database) lives below it.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_PATH = PROJECT_ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _int_setting(name: str, default: int, minimum: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def default_database_url() -> str:
+    """The SQLite database under the instance folder."""
+    return f"sqlite:///{INSTANCE_PATH / 'survey.db'}"
+
+
+class Config:
+    """Settings from the environment. `SECRET_KEY` is required outside development."""
+
+    def __init__(self) -> None:
+        self.DATABASE_URL: str = os.environ.get("DATABASE_URL") or default_database_url()
+        self.SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None
+        #: Minimum cell size k of the statistics: figures from fewer answers are suppressed.
+        self.SUPPRESSION_MIN_N: int = _int_setting("SUPPRESSION_MIN_N", 5, minimum=1)
+        #: The longest free-text answer accepted, in characters.
+        self.MAX_TEXT_ANSWER: int = _int_setting("MAX_TEXT_ANSWER", 5000, minimum=1)
+        self.MAX_CONTENT_LENGTH: int = _int_setting("MAX_CONTENT_LENGTH", 2 * 1024 * 1024, 1024)
+        self.DEVELOPMENT: bool = os.environ.get("FLASK_DEBUG") == "1" or (
+            os.environ.get("SURVEY_APP_ENV", "production") == "development"
+        )
+        self.TESTING: bool = False
+        self.WTF_CSRF_TIME_LIMIT: int | None = None
+        self.SESSION_COOKIE_HTTPONLY: bool = True
+        self.SESSION_COOKIE_SAMESITE: str = "Lax"
+        self.SESSION_COOKIE_SECURE: bool = not self.DEVELOPMENT
+        self.REMEMBER_COOKIE_HTTPONLY: bool = True
+        #: The address invitation links start with, e.g. https://survey.example.nhs.uk
+        self.PUBLIC_URL: str = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+
+    def check(self) -> None:
+        """Refuse to start without what production needs; raises ConfigError naming it."""
+        if not self.SECRET_KEY:
+            raise ConfigError(
+                "SECRET_KEY is not set. Set it to a long random string in the environment "
+                "(for example: python -c 'import secrets; print(secrets.token_hex(32))'); "
+                "`make run` generates one into instance/secret_key."
+            )
+
+    def as_mapping(self) -> dict[str, object]:
+        """The settings as a dict for `app.config.from_mapping`."""
+        return {name: value for name, value in vars(self).items() if name.isupper()}
+
+
+class TestConfig(Config):
+    """A throwaway database (or TEST_DATABASE_URL) and a fixed secret."""
+
+    def __init__(self, database_url: str | None = None) -> None:
+        super().__init__()
+        self.DATABASE_URL = database_url or os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+        self.SECRET_KEY = "test-secret-key-not-for-production"
+        self.TESTING = True
+        self.SESSION_COOKIE_SECURE = False
+        self.SUPPRESSION_MIN_N = 5

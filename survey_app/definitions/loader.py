@@ -1,0 +1,218 @@
+"""Read a survey definition file and validate it, naming the file and field at fault.
+
+A definition is YAML (or JSON, which YAML reads too). Its shape is the pydantic models below;
+unknown keys are refused so that a misspelt key is an error, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import model_validator
+
+#: The six domains of NHS England's education quality framework, by the code definitions use.
+QUALITY_FRAMEWORK_DOMAINS: dict[str, str] = {
+    "learning-environment": "Learning environment and culture",
+    "educational-governance": "Educational governance and commitment to quality",
+    "supporting-learners": "Developing and supporting learners",
+    "supporting-educators": "Supporting and empowering educators",
+    "curricula-assessments": "Delivering curricula and assessments",
+    "sustainable-workforce": "Developing a sustainable workforce",
+}
+
+ORG_LEVELS = ("region", "icb", "hub", "pcn", "practice")
+SHIPPED_FOLDER = Path(__file__).resolve().parent
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,59}$")]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Prose = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+
+
+class DefinitionError(ValueError):
+    """A definition file is unreadable or invalid; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScalePointDef(_Strict):
+    value: int
+    label: Label
+
+
+class OptionDef(_Strict):
+    code: Code
+    label: Label
+
+
+class TextThemeDef(_Strict):
+    code: Code
+    label: Label
+    patterns: list[Annotated[str, StringConstraints(min_length=1, max_length=300)]] = Field(
+        min_length=1
+    )
+
+    @model_validator(mode="after")
+    def _patterns_compile(self) -> TextThemeDef:
+        for index, pattern in enumerate(self.patterns):
+            try:
+                re.compile(pattern, re.IGNORECASE)
+            except re.error as exc:
+                raise ValueError(f"patterns[{index}] is not a regular expression: {exc}") from None
+        return self
+
+
+class QuestionDef(_Strict):
+    code: Code
+    type: Literal["likert", "choice", "text"]
+    text: Prose
+    hint: str = ""
+    required: bool = False
+    theme: Code | None = None
+    scale: Code | None = None
+    options: list[OptionDef] | None = None
+    text_themes: list[TextThemeDef] | None = None
+
+    @model_validator(mode="after")
+    def _fits_its_type(self) -> QuestionDef:
+        if self.type == "likert" and self.scale is None:
+            raise ValueError("a likert question needs a scale")
+        if self.type != "likert" and self.scale is not None:
+            raise ValueError(f"a {self.type} question has no scale")
+        if self.type == "choice" and (not self.options or len(self.options) < 2):
+            raise ValueError("a choice question needs at least two options")
+        if self.type != "choice" and self.options is not None:
+            raise ValueError(f"a {self.type} question has no options")
+        if self.type != "text" and self.text_themes is not None:
+            raise ValueError("only a text question has text_themes")
+        if self.theme is not None and self.type != "likert":
+            raise ValueError("only a likert question belongs to a theme")
+        _unique([option.code for option in self.options or []], "options")
+        _unique([theme.code for theme in self.text_themes or []], "text_themes")
+        return self
+
+
+class SectionDef(_Strict):
+    title: Label
+    intro: str = ""
+    #: The theme of every Likert question in the section that names none itself.
+    theme: Code | None = None
+    questions: list[QuestionDef] = Field(min_length=1)
+
+
+class ThemeDef(_Strict):
+    code: Code
+    title: Label
+    domain: Literal[tuple(QUALITY_FRAMEWORK_DOMAINS)] | None = None  # type: ignore[valid-type]
+
+
+class OrganisationQuestionDef(_Strict):
+    text: Prose
+    levels: list[Literal[ORG_LEVELS]] = Field(min_length=1)  # type: ignore[valid-type]
+
+
+class OnRecordDef(_Strict):
+    text: Prose
+
+
+class SurveyDefinition(_Strict):
+    """A validated survey definition, as in its file."""
+
+    slug: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")]
+    title: Label
+    description: str = ""
+    anonymous: bool
+    allow_open_link: bool
+    organisation: OrganisationQuestionDef
+    on_record: OnRecordDef | None = None
+    scales: dict[Code, list[ScalePointDef]]
+    themes: list[ThemeDef] = []
+    sections: list[SectionDef] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> SurveyDefinition:
+        for name, points in self.scales.items():
+            values = [point.value for point in points]
+            if values != list(range(1, len(values) + 1)) or len(values) < 3:
+                raise ValueError(
+                    f"scales.{name}: values must run 1, 2, 3 ... K with at least 3 points, "
+                    f"got {values}"
+                )
+        _unique([theme.code for theme in self.themes], "themes")
+        theme_codes = {theme.code for theme in self.themes}
+        codes: list[str] = []
+        for s_index, section in enumerate(self.sections):
+            if section.theme is not None and section.theme not in theme_codes:
+                raise ValueError(f"sections[{s_index}].theme: unknown theme {section.theme!r}")
+            for q_index, question in enumerate(section.questions):
+                where = f"sections[{s_index}].questions[{q_index}]"
+                codes.append(question.code)
+                if question.scale is not None and question.scale not in self.scales:
+                    raise ValueError(f"{where}.scale: unknown scale {question.scale!r}")
+                if question.theme is not None and question.theme not in theme_codes:
+                    raise ValueError(f"{where}.theme: unknown theme {question.theme!r}")
+        _unique(codes, "question codes")
+        reserved = {"org_code", "submitted_at", "on_record", "organisation", "csrf_token"} & set(codes)
+        if reserved:
+            raise ValueError(f"question codes {sorted(reserved)} are reserved names")
+        return self
+
+    def questions(self) -> list[tuple[SectionDef, QuestionDef]]:
+        """Every question in order, with its section."""
+        return [(section, question) for section in self.sections for question in section.questions]
+
+    @staticmethod
+    def theme_of(section: SectionDef, question: QuestionDef) -> str | None:
+        if question.type != "likert":
+            return None
+        return question.theme or section.theme
+
+
+def _unique(codes: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for code in codes:
+        if code in seen:
+            raise ValueError(f"{what}: {code!r} appears twice")
+        seen.add(code)
+
+
+def load_definition(path: Path) -> tuple[SurveyDefinition, str]:
+    """The validated definition in `path` and the SHA-256 of the file's bytes.
+
+    Raises DefinitionError naming the file and, for invalid content, each field at fault.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DefinitionError(f"{path}: cannot be read: {exc.strerror}") from None
+    try:
+        document = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise DefinitionError(f"{path}: is not valid YAML or JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise DefinitionError(f"{path}: must hold a mapping of survey fields at the top level")
+    try:
+        definition = SurveyDefinition.model_validate(document)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(error) for error in exc.errors())
+        raise DefinitionError(f"{path}: {problems}") from None
+    return definition, hashlib.sha256(raw).hexdigest()
+
+
+def _describe(error: dict) -> str:
+    location = ""
+    for part in error["loc"]:
+        location += f"[{part}]" if isinstance(part, int) else (f".{part}" if location else part)
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{location}: {message}" if location else message
+
+
+def shipped_definition_paths() -> list[Path]:
+    """The definition files that ship with the application, in name order."""
+    return sorted(SHIPPED_FOLDER.glob("*.yaml"))

@@ -1,0 +1,36 @@
+"""SQLModel tables, one module per aggregate."""
+
+from survey_app.models.organisations import Organisation, OrgLevel
+from survey_app.models.responses import Answer, Invitation, Response
+from survey_app.models.surveys import (
+    ChoiceOption,
+    InvalidTransition,
+    Question,
+    QuestionType,
+    ScalePoint,
+    Survey,
+    SurveyStatus,
+    TextTheme,
+    Theme,
+)
+from survey_app.models.users import Role, User, UserScope
+
+__all__ = [
+    "Answer",
+    "ChoiceOption",
+    "Invitation",
+    "InvalidTransition",
+    "OrgLevel",
+    "Organisation",
+    "Question",
+    "QuestionType",
+    "Response",
+    "Role",
+    "ScalePoint",
+    "Survey",
+    "SurveyStatus",
+    "TextTheme",
+    "Theme",
+    "User",
+    "UserScope",
+]

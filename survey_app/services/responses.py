@@ -1,0 +1,251 @@
+"""Storing responses: one submission from a form, or many from a CSV file."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from survey_app.models import Answer, Invitation, Organisation, Question, Response, Survey
+from survey_app.questions import InvalidAnswer, ParsedAnswer, parse_answer
+from survey_app.services import ServiceError
+
+RESERVED_COLUMNS = ("org_code", "submitted_at", "on_record")
+MAX_IMPORT_ROWS = 200_000
+
+
+class SurveyNotAccepting(ServiceError):
+    """The survey is not open (or outside its dates)."""
+
+
+class InvitationAlreadyUsed(ServiceError):
+    """The invitation was used by another submission, possibly a moment ago."""
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, without tzinfo: every stored time is naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def stored_time(survey: Survey, moment: datetime) -> datetime:
+    """The time as stored for `survey`: only the date for an anonymous survey, so a response
+    cannot be matched to the invitation used at the same moment."""
+    if survey.anonymous:
+        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return moment
+
+
+def submit_response(
+    session: Session,
+    survey: Survey,
+    organisation: Organisation,
+    answers: Mapping[Question, ParsedAnswer],
+    on_record: bool = False,
+    invitation: Invitation | None = None,
+) -> Response:
+    """Store one response and mark its invitation used, in one transaction.
+
+    Refuses SurveyNotAccepting when the survey is not taking responses and InvitationAlreadyUsed
+    when the invitation was used, even by a submission racing this one: the conditional UPDATE
+    lets exactly one of them mark it. On any refusal nothing is stored.
+    """
+    now = utcnow()
+    if not survey.is_accepting(now):
+        raise SurveyNotAccepting(f"the survey {survey.slug!r} is not taking responses")
+    try:
+        if invitation is not None:
+            marked = session.exec(  # type: ignore[call-overload]
+                update(Invitation)
+                .where(col(Invitation.id) == invitation.id, col(Invitation.used_at).is_(None))
+                .values(used_at=stored_time(survey, now))
+            )
+            if marked.rowcount != 1:
+                raise InvitationAlreadyUsed("this invitation has already been used")
+        response = _new_response(survey, organisation, answers, on_record, now)
+        session.add(response)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return response
+
+
+def _new_response(
+    survey: Survey,
+    organisation: Organisation,
+    answers: Mapping[Question, ParsedAnswer],
+    on_record: bool,
+    submitted_at: datetime,
+) -> Response:
+    return Response(
+        survey_id=survey.id,  # type: ignore[arg-type]
+        organisation_id=organisation.id,  # type: ignore[arg-type]
+        submitted_at=stored_time(survey, submitted_at),
+        on_record=on_record and survey.asks_on_record,
+        answers=[
+            Answer(question_id=question.id, value=parsed.value, option_id=parsed.option_id,
+                   text=parsed.text)
+            for question, parsed in answers.items()
+        ],
+    )
+
+
+@dataclass(slots=True)
+class ImportReport:
+    imported: int = 0
+    #: "row N, column C: message" for each row refused.
+    errors: list[str] = field(default_factory=list)
+
+
+def import_responses(
+    session: Session,
+    survey: Survey,
+    text: str,
+    source: str,
+    max_text: int,
+    skip_invalid: bool = False,
+) -> ImportReport:
+    """Import responses from a CSV (reserved columns plus question codes), then commit.
+
+    All or nothing: any invalid row refuses the whole file (ServiceError listing the rows at
+    fault) unless `skip_invalid`, when valid rows are stored and invalid ones reported.
+    Refuses outright an unknown or repeated column and a file without `org_code`.
+    """
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    header = [cell.strip() for cell in next(reader, [])]
+    questions = {question.code: question for question in survey.questions}
+    if not header:
+        raise ServiceError(f"{source}: the file is empty; it needs a header row")
+    unknown = [name for name in header if name not in questions and name not in RESERVED_COLUMNS]
+    if unknown:
+        raise ServiceError(
+            f"{source}: unknown column(s) {', '.join(unknown)}; the columns are "
+            f"{', '.join(RESERVED_COLUMNS)} and the question codes of {survey.slug}"
+        )
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise ServiceError(f"{source}: column(s) {', '.join(repeated)} appear more than once")
+    if "org_code" not in header:
+        raise ServiceError(f"{source}: the org_code column is required")
+
+    organisations = {
+        org.code: org
+        for org in session.exec(
+            select(Organisation).where(col(Organisation.level).in_(survey.levels))
+        ).all()
+    }
+    report = ImportReport()
+    responses: list[Response] = []
+    now = utcnow()
+    for row_number, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if row_number - 1 > MAX_IMPORT_ROWS:
+            raise ServiceError(f"{source}: more than {MAX_IMPORT_ROWS:,} rows; split the file")
+        if len(cells) != len(header):
+            report.errors.append(
+                f"{source}, row {row_number}: expected {len(header)} cells, found {len(cells)}"
+            )
+            continue
+        record = dict(zip(header, cells, strict=True))
+        try:
+            responses.append(
+                _response_from_row(survey, questions, organisations, record, now, max_text)
+            )
+        except _RowError as exc:
+            report.errors.append(f"{source}, row {row_number}, column {exc.column}: {exc}")
+    if report.errors and not skip_invalid:
+        shown = report.errors[:20]
+        more = len(report.errors) - len(shown)
+        raise ServiceError(
+            f"nothing imported: {len(report.errors)} invalid row(s):\n"
+            + "\n".join(shown)
+            + (f"\n... and {more} more" if more else "")
+        )
+    session.add_all(responses)
+    session.commit()
+    report.imported = len(responses)
+    return report
+
+
+class _RowError(ValueError):
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+def _response_from_row(
+    survey: Survey,
+    questions: Mapping[str, Question],
+    organisations: Mapping[str, Organisation],
+    record: Mapping[str, str],
+    now: datetime,
+    max_text: int,
+) -> Response:
+    org_code = record["org_code"].strip()
+    organisation = organisations.get(org_code)
+    if organisation is None:
+        raise _RowError(
+            "org_code",
+            f"no organisation at level {' or '.join(survey.levels)} has code {org_code!r}"
+            if org_code else "is empty",
+        )
+    submitted_at = _parse_time(record.get("submitted_at", ""), now)
+    on_record = _parse_bool(record.get("on_record", ""))
+    if on_record and not survey.asks_on_record:
+        raise _RowError("on_record", f"{survey.slug} does not ask respondents to go on record")
+    answers: dict[Question, ParsedAnswer] = {}
+    for code, question in questions.items():
+        try:
+            parsed = parse_answer(question, record.get(code), max_text)
+        except InvalidAnswer as exc:
+            raise _RowError(code, str(exc)) from None
+        if parsed is not None:
+            answers[question] = parsed
+    return _new_response(survey, organisation, answers, on_record, submitted_at)
+
+
+def _parse_time(raw: str, now: datetime) -> datetime:
+    raw = raw.strip()
+    if not raw:
+        return now
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise _RowError("submitted_at", f"{raw!r} is not an ISO 8601 date and time") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    if moment > now + timedelta(days=1):
+        raise _RowError("submitted_at", f"{raw} is in the future")
+    return moment
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("", "false"):
+        return False
+    if value == "true":
+        return True
+    raise _RowError("on_record", f"must be true or false, not {raw!r}")
+
+
+def validate_answers(
+    questions: Sequence[Question], raw: Mapping[str, str | None], max_text: int
+) -> tuple[dict[Question, ParsedAnswer], dict[str, str]]:
+    """The parsed answers and, by question code, the message for each answer refused."""
+    answers: dict[Question, ParsedAnswer] = {}
+    errors: dict[str, str] = {}
+    for question in questions:
+        try:
+            parsed = parse_answer(question, raw.get(question.code), max_text)
+        except InvalidAnswer as exc:
+            errors[question.code] = str(exc)
+            continue
+        if parsed is not None:
+            answers[question] = parsed
+    return answers, errors
