@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from survey_app.models import Organisation, Question, QuestionType, Survey
@@ -29,13 +30,13 @@ class ResponseForm(FlaskForm):
     def question_fields(self) -> list[tuple[Question, Field]]:
         return [(question, self[question.code]) for question in self.questions]
 
-    def parsed_answers(self) -> dict[Question, ParsedAnswer]:
-        """The answers given, in stored form; call only after `validate()` passed."""
+    def parsed_answers(self) -> dict[int, ParsedAnswer]:
+        """The answers given in stored form, by question id; call only after `validate()`."""
         answers = {}
         for question, field in self.question_fields():
             parsed = parse_answer(question, field.data, self.max_text)
             if parsed is not None:
-                answers[question] = parsed
+                answers[question.id] = parsed
         return answers
 
     def chosen_organisation(self) -> Organisation | None:
@@ -64,11 +65,11 @@ def _answer_validator(question: Question, max_text: int):  # noqa: ANN202
 def _question_field(question: Question, max_text: int) -> Field:
     validators = [_answer_validator(question, max_text)]
     if question.type == QuestionType.LIKERT:
-        choices = [(str(point.value), point.label) for point in question.scale_points]
+        choices = [SelectChoice(str(point.value), point.label) for point in question.scale_points]
         return RadioField(question.text, choices=choices, validators=validators,
                           validate_choice=False)
     if question.type == QuestionType.CHOICE:
-        choices = [(option.code, option.label) for option in question.options]
+        choices = [SelectChoice(option.code, option.label) for option in question.options]
         return RadioField(question.text, choices=choices, validators=validators,
                           validate_choice=False)
     return TextAreaField(question.text, validators=validators)
@@ -96,8 +97,8 @@ def build_response_form(
 
         attributes[ORGANISATION_FIELD] = SelectField(
             survey.org_question,
-            choices=[("", "Choose from the list")]
-            + [(org.code, f"{org.name} ({org.code})") for org in organisations],
+            choices=[SelectChoice("", "Choose from the list")]
+            + [SelectChoice(org.code, f"{org.name} ({org.code})") for org in organisations],
             validators=[validate_organisation],
             validate_choice=False,
         )
@@ -111,8 +112,8 @@ def build_response_form(
 
         attributes[ON_RECORD_FIELD] = RadioField(
             survey.on_record_question,
-            choices=[("yes", "Yes, you may quote me and name my ICB"),
-                     ("no", "No, keep my answers off the record")],
+            choices=[SelectChoice("yes", "Yes, you may quote me and name my ICB"),
+                     SelectChoice("no", "No, keep my answers off the record")],
             validators=[validate_on_record],
             validate_choice=False,
         )

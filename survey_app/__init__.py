@@ -10,13 +10,14 @@ from survey_app.config import INSTANCE_PATH, PROJECT_ROOT, Config
 __version__ = "0.1.0"
 
 
-def create_app(config: Config | None = None) -> Flask:
+def create_app(config: Config | None = None, command_line: bool = False) -> Flask:
     """The Flask application for `config` (the environment's settings when None).
 
-    Refuses to start (ConfigError) without a SECRET_KEY, unless in development or testing.
+    Refuses to start (ConfigError) without a SECRET_KEY, unless in development or testing, or
+    for the command line, which signs no cookies.
     """
     config = config or Config()
-    if not (config.TESTING or config.DEVELOPMENT):
+    if not (config.TESTING or config.DEVELOPMENT or command_line):
         config.check()
     app = Flask(
         __name__,
@@ -25,7 +26,7 @@ def create_app(config: Config | None = None) -> Flask:
     )
     app.config.from_mapping(config.as_mapping())
     if app.config["SECRET_KEY"] is None:
-        # Development only (check() refused production above): sessions last until restart.
+        # Development or the command line only (check() refused a server above).
         import secrets
 
         app.config["SECRET_KEY"] = secrets.token_hex(32)

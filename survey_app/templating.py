@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask import Flask
+from wtforms.fields.choices import SelectChoice
 
 
-def choice_item(choice: Sequence[str]) -> dict[str, str]:
-    """A (value, label) choice as an item of the radios or select macro."""
-    return {"value": choice[0], "text": choice[1]}
+def choice_item(choice: SelectChoice) -> dict[str, str]:
+    """A field's choice as an item of the radios or select macro."""
+    return {"value": choice.value, "text": choice.label}
 
 
 def error_link(problem: Sequence[str]) -> dict[str, str]:
@@ -17,6 +18,12 @@ def error_link(problem: Sequence[str]) -> dict[str, str]:
     return {"text": problem[1], "href": f"#{problem[0]}"}
 
 
+def field_error(entry: tuple[str, Sequence[str]]) -> dict[str, str]:
+    """A (field name, errors) pair of `form.errors` as an error-summary entry."""
+    return {"text": entry[1][0], "href": f"#{entry[0]}"}
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["app_field_error"] = field_error
     app.jinja_env.filters["app_choice_item"] = choice_item
     app.jinja_env.filters["app_error_link"] = error_link

@@ -1,7 +1,5 @@
 """Organisations in one hierarchy: region > icb > hub > pcn > practice."""
 
-from __future__ import annotations
-
 import enum
 
 from sqlmodel import Field, SQLModel

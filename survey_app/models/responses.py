@@ -1,7 +1,5 @@
 """Invitations, responses and their answers."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from sqlalchemy import Column, Index, Text
@@ -33,13 +31,13 @@ class Response(SQLModel, table=True):
     survey_id: int = Field(foreign_key="survey.id")
     #: The organisation the response is about: the placement, or the leader's ICB.
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
-    #: For an anonymous survey only the date (midnight UTC), so that no response can be matched
+    #: UTC. For an anonymous survey only the date (midnight UTC), so that no response can be matched
     #: to an invitation by the moment it was used.
     submitted_at: datetime
     #: The respondent agreed to be quoted by name (only asked by surveys that ask it).
     on_record: bool = False
 
-    answers: list[Answer] = Relationship(
+    answers: list["Answer"] = Relationship(
         back_populates="response", sa_relationship_kwargs={"cascade": "all, delete-orphan"}
     )
 
@@ -60,4 +58,4 @@ class Answer(SQLModel, table=True):
     option_id: int | None = Field(default=None, foreign_key="choiceoption.id")
     text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
-    response: Response = Relationship(back_populates="answers")
+    response: "Response" = Relationship(back_populates="answers")

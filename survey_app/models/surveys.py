@@ -1,8 +1,7 @@
 """Surveys as loaded from their definition files: themes, questions, scales, options, codebooks."""
 
-from __future__ import annotations
-
 import enum
+from typing import Optional
 from datetime import datetime
 
 from sqlalchemy import Column, Text, UniqueConstraint
@@ -45,10 +44,10 @@ class Survey(SQLModel, table=True):
     #: SHA-256 of the definition file as last loaded: reloading an unchanged file does nothing.
     definition_sha256: str = Field(max_length=64)
 
-    themes: list[Theme] = Relationship(
+    themes: list["Theme"] = Relationship(
         back_populates="survey", sa_relationship_kwargs={"order_by": "Theme.position"}
     )
-    questions: list[Question] = Relationship(
+    questions: list["Question"] = Relationship(
         back_populates="survey", sa_relationship_kwargs={"order_by": "Question.position"}
     )
 
@@ -90,7 +89,7 @@ class Theme(SQLModel, table=True):
     domain: str | None = Field(default=None, max_length=80)
     position: int
 
-    survey: Survey = Relationship(back_populates="themes")
+    survey: "Survey" = Relationship(back_populates="themes")
 
 
 class Question(SQLModel, table=True):
@@ -109,15 +108,15 @@ class Question(SQLModel, table=True):
     section: str = Field(default="", max_length=200)
     position: int
 
-    survey: Survey = Relationship(back_populates="questions")
-    theme: Theme | None = Relationship()
-    scale_points: list[ScalePoint] = Relationship(
+    survey: "Survey" = Relationship(back_populates="questions")
+    theme: Optional["Theme"] = Relationship()
+    scale_points: list["ScalePoint"] = Relationship(
         back_populates="question", sa_relationship_kwargs={"order_by": "ScalePoint.value"}
     )
-    options: list[ChoiceOption] = Relationship(
+    options: list["ChoiceOption"] = Relationship(
         back_populates="question", sa_relationship_kwargs={"order_by": "ChoiceOption.position"}
     )
-    text_themes: list[TextTheme] = Relationship(
+    text_themes: list["TextTheme"] = Relationship(
         back_populates="question", sa_relationship_kwargs={"order_by": "TextTheme.position"}
     )
 
@@ -132,7 +131,7 @@ class ScalePoint(SQLModel, table=True):
     value: int
     label: str = Field(max_length=100)
 
-    question: Question = Relationship(back_populates="scale_points")
+    question: "Question" = Relationship(back_populates="scale_points")
 
 
 class ChoiceOption(SQLModel, table=True):
@@ -144,7 +143,7 @@ class ChoiceOption(SQLModel, table=True):
     label: str = Field(max_length=200)
     position: int
 
-    question: Question = Relationship(back_populates="options")
+    question: "Question" = Relationship(back_populates="options")
 
 
 class TextTheme(SQLModel, table=True):
@@ -160,7 +159,7 @@ class TextTheme(SQLModel, table=True):
     patterns: str = Field(sa_column=Column(Text, nullable=False))
     position: int
 
-    question: Question = Relationship(back_populates="text_themes")
+    question: "Question" = Relationship(back_populates="text_themes")
 
     @property
     def pattern_list(self) -> list[str]:

@@ -1,7 +1,5 @@
 """Staff who sign in: admins, and quality leads scoped to organisations."""
 
-from __future__ import annotations
-
 import enum
 
 from sqlalchemy import UniqueConstraint
@@ -32,7 +30,7 @@ class User(SQLModel, table=True):
     role: Role = Field(max_length=10)
     active: bool = True
 
-    scopes: list[UserScope] = Relationship(
+    scopes: list["UserScope"] = Relationship(
         sa_relationship_kwargs={"cascade": "all, delete-orphan"}
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -28,8 +28,8 @@ class InvitationAlreadyUsed(ServiceError):
 
 
 def utcnow() -> datetime:
-    """Now, in UTC, without tzinfo: every stored time is naive UTC."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Now, in UTC: every stored time is timezone-aware UTC."""
+    return datetime.now(UTC)
 
 
 def stored_time(survey: Survey, moment: datetime) -> datetime:
@@ -44,7 +44,7 @@ def submit_response(
     session: Session,
     survey: Survey,
     organisation: Organisation,
-    answers: Mapping[Question, ParsedAnswer],
+    answers: Mapping[int, ParsedAnswer],
     on_record: bool = False,
     invitation: Invitation | None = None,
 ) -> Response:
@@ -78,7 +78,7 @@ def submit_response(
 def _new_response(
     survey: Survey,
     organisation: Organisation,
-    answers: Mapping[Question, ParsedAnswer],
+    answers: Mapping[int, ParsedAnswer],
     on_record: bool,
     submitted_at: datetime,
 ) -> Response:
@@ -88,9 +88,9 @@ def _new_response(
         submitted_at=stored_time(survey, submitted_at),
         on_record=on_record and survey.asks_on_record,
         answers=[
-            Answer(question_id=question.id, value=parsed.value, option_id=parsed.option_id,
+            Answer(question_id=question_id, value=parsed.value, option_id=parsed.option_id,
                    text=parsed.text)
-            for question, parsed in answers.items()
+            for question_id, parsed in answers.items()
         ],
     )
 
@@ -199,14 +199,14 @@ def _response_from_row(
     on_record = _parse_bool(record.get("on_record", ""))
     if on_record and not survey.asks_on_record:
         raise _RowError("on_record", f"{survey.slug} does not ask respondents to go on record")
-    answers: dict[Question, ParsedAnswer] = {}
+    answers: dict[int, ParsedAnswer] = {}
     for code, question in questions.items():
         try:
             parsed = parse_answer(question, record.get(code), max_text)
         except InvalidAnswer as exc:
             raise _RowError(code, str(exc)) from None
         if parsed is not None:
-            answers[question] = parsed
+            answers[question.id] = parsed  # type: ignore[index]
     return _new_response(survey, organisation, answers, on_record, submitted_at)
 
 
@@ -218,8 +218,8 @@ def _parse_time(raw: str, now: datetime) -> datetime:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         raise _RowError("submitted_at", f"{raw!r} is not an ISO 8601 date and time") from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    # A time without an offset is taken as UTC.
+    moment = moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     if moment > now + timedelta(days=1):
         raise _RowError("submitted_at", f"{raw} is in the future")
     return moment
@@ -232,20 +232,3 @@ def _parse_bool(raw: str) -> bool:
     if value == "true":
         return True
     raise _RowError("on_record", f"must be true or false, not {raw!r}")
-
-
-def validate_answers(
-    questions: Sequence[Question], raw: Mapping[str, str | None], max_text: int
-) -> tuple[dict[Question, ParsedAnswer], dict[str, str]]:
-    """The parsed answers and, by question code, the message for each answer refused."""
-    answers: dict[Question, ParsedAnswer] = {}
-    errors: dict[str, str] = {}
-    for question in questions:
-        try:
-            parsed = parse_answer(question, raw.get(question.code), max_text)
-        except InvalidAnswer as exc:
-            errors[question.code] = str(exc)
-            continue
-        if parsed is not None:
-            answers[question] = parsed
-    return answers, errors

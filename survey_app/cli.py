@@ -1,0 +1,396 @@
+"""The `survey-app` command line: each command a thin call into services or reports.
+
+Errors exit non-zero with a message on stderr naming the file, row, column or field at fault;
+a command that fails changes nothing in the database.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from survey_app.db import create_schema, get_engine, get_session
+from survey_app.definitions import DefinitionError, shipped_definition_paths
+from survey_app.models import InvalidTransition, Role
+from survey_app.services import ServiceError
+from survey_app.services import invitations as invitation_service
+from survey_app.services import organisations as org_service
+from survey_app.services import responses as response_service
+from survey_app.services import surveys as survey_service
+from survey_app.services import users as user_service
+
+
+def _fails_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the errors a person can fix into a message and exit status 1."""
+
+    @wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (ServiceError, DefinitionError, InvalidTransition) as exc:
+            get_session().rollback()
+            raise click.ClickException(str(exc)) from None
+
+    return run
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ServiceError(f"{path}: is not UTF-8 text") from None
+    except OSError as exc:
+        raise ServiceError(f"{path}: cannot be read: {exc.strerror}") from None
+
+
+def _echo_json(value: object) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False))
+
+
+# --- database and reference data -------------------------------------------------------------
+
+@click.group("db")
+def db_group() -> None:
+    """The database schema."""
+
+
+@db_group.command("init")
+@with_appcontext
+def db_init() -> None:
+    """Create the schema (tables that do not exist yet)."""
+    create_schema(get_engine())
+    click.echo("database schema is up to date")
+
+
+@click.command("load-reference")
+@with_appcontext
+@_fails_cleanly
+def load_reference() -> None:
+    """Load the 7 NHS England regions and 42 ICBs (idempotent)."""
+    counts = org_service.load_reference(get_session())
+    click.echo(f"reference organisations: {counts.created} created, {counts.updated} updated, "
+               f"{counts.unchanged} unchanged")
+
+
+@click.group("orgs")
+def orgs_group() -> None:
+    """Organisations."""
+
+
+@orgs_group.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@with_appcontext
+@_fails_cleanly
+def orgs_import(file: Path) -> None:
+    """Create or update organisations from a CSV with header code,name,level,parent_code."""
+    rows = org_service.parse_organisations_csv(_read_text(file), str(file))
+    counts = org_service.import_organisations(get_session(), rows, str(file))
+    click.echo(f"{file}: {counts.created} created, {counts.updated} updated, "
+               f"{counts.unchanged} unchanged")
+
+
+# --- surveys ----------------------------------------------------------------------------------
+
+@click.group("surveys")
+def surveys_group() -> None:
+    """Survey definitions and their status."""
+
+
+@surveys_group.command("load")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@with_appcontext
+@_fails_cleanly
+def surveys_load(path: Path | None) -> None:
+    """Load a definition file, every *.yaml/*.json in a folder, or the shipped definitions."""
+    if path is None:
+        paths = shipped_definition_paths()
+    elif path.is_dir():
+        paths = sorted([*path.glob("*.yaml"), *path.glob("*.yml"), *path.glob("*.json")])
+        if not paths:
+            raise ServiceError(f"{path}: holds no .yaml, .yml or .json definition file")
+    elif path.exists():
+        paths = [path]
+    else:
+        raise ServiceError(f"{path}: no such file or folder")
+    for result in survey_service.load_definition_files(get_session(), paths):
+        click.echo(f"{result.slug}: {'loaded' if result.changed else 'unchanged'}")
+
+
+@surveys_group.command("list")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text")
+@with_appcontext
+def surveys_list(fmt: str) -> None:
+    """Every survey with its status and number of responses."""
+    surveys = survey_service.list_surveys(get_session())
+    if fmt == "json":
+        _echo_json(surveys)
+        return
+    for survey in surveys:
+        click.echo(f"{survey['slug']:<24} {survey['status']:<7} {survey['responses']:>7}  "
+                   f"{survey['title']}")
+
+
+@surveys_group.command("show")
+@click.argument("slug")
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json")
+@with_appcontext
+@_fails_cleanly
+def surveys_show(slug: str, fmt: str) -> None:
+    """The definition as loaded."""
+    _echo_json(survey_service.survey_as_dict(survey_service.require_survey(get_session(), slug)))
+
+
+def _change_status(slug: str, change: Callable[[Any], None], verb: str) -> None:
+    session = get_session()
+    survey = survey_service.require_survey(session, slug)
+    change(survey)
+    session.add(survey)
+    session.commit()
+    click.echo(f"{slug}: {verb}")
+
+
+@surveys_group.command("open")
+@click.argument("slug")
+@with_appcontext
+@_fails_cleanly
+def surveys_open(slug: str) -> None:
+    """Open a survey for responses."""
+    _change_status(slug, lambda survey: survey.open(), "open")
+
+
+@surveys_group.command("close")
+@click.argument("slug")
+@with_appcontext
+@_fails_cleanly
+def surveys_close(slug: str) -> None:
+    """Close a survey: it takes no more responses."""
+    _change_status(slug, lambda survey: survey.close(), "closed")
+
+
+# --- invitations, responses, users ------------------------------------------------------------
+
+@click.group("invitations")
+def invitations_group() -> None:
+    """Single-use invitation links."""
+
+
+@invitations_group.command("create")
+@click.argument("slug")
+@click.option("--org", "org_code", required=True, help="Code of the organisation invited.")
+@click.option("--count", type=int, required=True, help="How many invitations.")
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv")
+@with_appcontext
+@_fails_cleanly
+def invitations_create(slug: str, org_code: str, count: int, fmt: str) -> None:
+    """Create COUNT single-use invitations; prints CSV `token,url` (the only copy of tokens)."""
+    session = get_session()
+    survey = survey_service.require_survey(session, slug)
+    organisation = org_service.organisation_by_code(session, org_code)
+    if organisation is None:
+        raise ServiceError(f"--org: no organisation has code {org_code!r}")
+    issued = invitation_service.create_invitations(
+        session, survey, organisation, count, current_app.config["PUBLIC_URL"])
+    click.echo("token,url")
+    for invitation in issued:
+        click.echo(f"{invitation.token},{invitation.url}")
+
+
+@click.command("import-responses")
+@click.argument("slug")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--skip-invalid", is_flag=True, help="Store the valid rows, report the others.")
+@with_appcontext
+@_fails_cleanly
+def import_responses(slug: str, file: Path, skip_invalid: bool) -> None:
+    """Import responses from CSV: all or nothing unless --skip-invalid."""
+    session = get_session()
+    survey = survey_service.require_survey(session, slug)
+    report = response_service.import_responses(
+        session, survey, _read_text(file), str(file),
+        max_text=current_app.config["MAX_TEXT_ANSWER"], skip_invalid=skip_invalid)
+    for error in report.errors:
+        click.echo(f"skipped: {error}", err=True)
+    click.echo(f"imported {report.imported} responses"
+               + (f", skipped {len(report.errors)} invalid rows" if report.errors else ""))
+
+
+@click.group("users")
+def users_group() -> None:
+    """Staff accounts."""
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--scope", "scopes", multiple=True, help="Organisation code a lead may see.")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the password from standard input.")
+@with_appcontext
+@_fails_cleanly
+def users_create(email: str, role: str, scopes: tuple[str, ...], password_stdin: bool) -> None:
+    """Create a user; the password is read from standard input."""
+    session = get_session()
+    password = sys.stdin.readline().rstrip("\r\n")
+    organisations = []
+    for code in scopes:
+        organisation = org_service.organisation_by_code(session, code)
+        if organisation is None:
+            raise ServiceError(f"--scope: no organisation has code {code!r}")
+        organisations.append(organisation)
+    user = user_service.create_user(session, email, password, Role(role), organisations)
+    click.echo(f"created {user.role.value} {user.email}")
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+@click.command("demo")
+@with_appcontext
+@_fails_cleanly
+def demo() -> None:
+    """Fill an empty database with realistic demo data; prints the demo logins."""
+    from survey_app.services.demo import build_demo
+
+    create_schema(get_engine())
+    summary = build_demo(get_session())
+    for line in summary.lines():
+        click.echo(line)
+
+
+@click.command("setup-demo")
+@with_appcontext
+@_fails_cleanly
+def setup_demo() -> None:
+    """What `make run` does before serving: schema, and the demo on an empty database."""
+    from survey_app.services.demo import DEMO_USERS, build_demo, database_is_empty
+
+    create_schema(get_engine())
+    session = get_session()
+    if database_is_empty(session):
+        for line in build_demo(session).lines():
+            click.echo(line)
+    else:
+        click.echo("The database already holds data; the demo was not rebuilt.")
+    issued = _demo_invitation(session)
+    click.echo("")
+    click.echo("Demo sign-ins (http://127.0.0.1:5000/login):")
+    for email, password, role, scope in DEMO_USERS:
+        click.echo(f"  {role:<6} {email:<22} password: {password}   ({scope})")
+    click.echo("Placement survey (open link): http://127.0.0.1:5000/s/placement-quality")
+    if issued:
+        click.echo(f"ICB leader survey, a fresh single-use invitation: {issued}")
+
+
+def _demo_invitation(session: Any) -> str | None:
+    survey = survey_service.survey_by_slug(session, "icb-leaders")
+    organisation = org_service.organisation_by_code(session, "QKS")
+    if survey is None or organisation is None:
+        return None
+    issued = invitation_service.create_invitations(
+        session, survey, organisation, 1, current_app.config["PUBLIC_URL"])
+    return issued[0].url
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+@click.group("report")
+def report_group() -> None:
+    """Statistics and PDF reports."""
+
+
+def _summary(slug: str, scope_code: str | None, by: str | None) -> dict[str, Any]:
+    from reports.data import load_summary
+
+    session = get_session()
+    survey = survey_service.require_survey(session, slug)
+    scope = None
+    if scope_code:
+        scope = org_service.organisation_by_code(session, scope_code)
+        if scope is None:
+            raise ServiceError(f"--scope: no organisation has code {scope_code!r}")
+    return load_summary(session, survey, scope, by, current_app.config["SUPPRESSION_MIN_N"])
+
+
+def _write_output(content: str | bytes, output: Path | None) -> None:
+    if output is None:
+        if isinstance(content, bytes):
+            sys.stdout.buffer.write(content)
+        else:
+            click.echo(content, nl=not content.endswith("\n"))
+        return
+    try:
+        if isinstance(content, bytes):
+            output.write_bytes(content)
+        else:
+            output.write_text(content, encoding="utf-8")
+    except OSError as exc:
+        raise ServiceError(f"{output}: cannot be written: {exc.strerror}") from None
+    click.echo(f"wrote {output}", err=True)
+
+
+@report_group.command("summary")
+@click.argument("slug")
+@click.option("--by", default=None, help="A level (region, icb, hub, pcn, practice) or a "
+              "choice question code.")
+@click.option("--scope", "scope_code", default=None, help="Organisation code (default England).")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx"]), default="json")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@with_appcontext
+@_fails_cleanly
+def report_summary(slug: str, by: str | None, scope_code: str | None, fmt: str,
+                   output: Path | None) -> None:
+    """The statistics of a survey as JSON, CSV or XLSX."""
+    from reports.export import summary_to_csv, summary_to_xlsx
+
+    summary = _summary(slug, scope_code, by)
+    if fmt == "json":
+        content: str | bytes = json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False)
+    elif fmt == "csv":
+        content = summary_to_csv(summary)
+    else:
+        content = summary_to_xlsx(summary)
+    _write_output(content, output)
+
+
+@report_group.command("pdf")
+@click.argument("slug")
+@click.option("--by", default=None)
+@click.option("--scope", "scope_code", default=None)
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@with_appcontext
+@_fails_cleanly
+def report_pdf(slug: str, by: str | None, scope_code: str | None, output: Path) -> None:
+    """The PDF report of a survey."""
+    from reports.pdf import render_report_pdf
+    from survey_app import __version__
+
+    summary = _summary(slug, scope_code, by)
+    _write_output(render_report_pdf(summary, response_service.utcnow(), __version__), output)
+
+
+# --- wiring -----------------------------------------------------------------------------------
+
+COMMANDS = [db_group, load_reference, orgs_group, surveys_group, invitations_group,
+            import_responses, users_group, demo, setup_demo, report_group]
+
+
+def init_app(app: Flask) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """The `survey-app` console script: the same commands as `flask --app wsgi`."""
+    from survey_app import create_app
+
+    cli = FlaskGroup(create_app=lambda: create_app(command_line=True), add_default_commands=False,
+                     add_version_option=False, load_dotenv=False, set_debug_flag=False,
+                     help="Placement-quality and ICB leader surveys: data, surveys and reports.")
+    cli.main(prog_name="survey-app")

@@ -1,0 +1,7 @@
+"""Pages for quality leads and admins: sign-in, reports, and the summary API."""
+
+from flask import Blueprint
+
+bp = Blueprint("staff", __name__)
+
+from survey_app.staff import routes  # noqa: E402,F401

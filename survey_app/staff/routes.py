@@ -1,0 +1,113 @@
+"""Routes only: sign-in, the reports page, the PDF and the summary API."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import session as cookie_session
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response as HttpResponse
+
+from forms.staff import LoginForm, SignOutForm
+from reports.data import load_summary
+from reports.pdf import render_report_pdf
+from survey_app import __version__
+from survey_app.auth import staff_required
+from survey_app.db import get_session
+from survey_app.models import Organisation, Role
+from survey_app.services import ServiceError
+from survey_app.services.access import ScopeNotAllowed, UnknownScope, report_scope
+from survey_app.services.reporting import response_counts_by_organisation
+from survey_app.services.responses import utcnow
+from survey_app.services.surveys import list_surveys, survey_by_slug
+from survey_app.services.users import authenticate, scope_organisations
+from survey_app.staff import bp
+
+SIGN_IN_FAILED = "The email address or password is not right"
+
+
+def _safe_next(target: str | None) -> str:
+    """A local path to go on to after sign-in; anything else goes to the reports page."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") \
+                and not target.startswith("//"):
+            return target
+    return url_for("staff.reports")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | tuple[str, int] | HttpResponse:
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(get_session(), form.email.data or "", form.password.data or "")
+        if user is not None:
+            cookie_session.clear()
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")), code=303)
+        form.email.errors = [*form.email.errors, SIGN_IN_FAILED]
+    status = 400 if form.is_submitted() else 200
+    return render_template("staff/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout() -> HttpResponse:
+    logout_user()
+    cookie_session.clear()
+    flash("You have signed out.", "info")
+    return redirect(url_for("respond.index"), code=303)
+
+
+def _scope_or_abort(code: str | None) -> Organisation | None:
+    try:
+        return report_scope(get_session(), current_user, code)
+    except UnknownScope:
+        abort(404)
+    except ScopeNotAllowed:
+        abort(403)
+
+
+@bp.get("/reports")
+@staff_required(Role.ADMIN, Role.LEAD)
+def reports() -> str:
+    session = get_session()
+    scopes = scope_organisations(session, current_user)
+    surveys = [
+        {**entry, "by_organisation": response_counts_by_organisation(
+            session, entry["slug"], scopes)}
+        for entry in list_surveys(session)
+    ]
+    return render_template("staff/reports.html", surveys=surveys, scopes=scopes,
+                           sign_out=SignOutForm(),
+                           min_n=current_app.config["SUPPRESSION_MIN_N"])
+
+
+def _summary_for_request(slug: str) -> dict:
+    session = get_session()
+    survey = survey_by_slug(session, slug)
+    if survey is None:
+        abort(404)
+    scope = _scope_or_abort(request.args.get("scope"))
+    try:
+        return load_summary(session, survey, scope, request.args.get("by") or None,
+                            current_app.config["SUPPRESSION_MIN_N"])
+    except ServiceError as exc:
+        abort(400, description=str(exc))
+
+
+@bp.get("/reports/<slug>.pdf")
+@staff_required(Role.ADMIN, Role.LEAD)
+def report_pdf(slug: str) -> HttpResponse:
+    summary = _summary_for_request(slug)
+    pdf = render_report_pdf(summary, utcnow(), __version__)
+    scope = summary["scope"]["code"] if summary["scope"] else "england"
+    response = current_app.response_class(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{slug}-{scope}.pdf"'
+    return response
+
+
+@bp.get("/api/surveys/<slug>/summary")
+@staff_required(Role.ADMIN, Role.LEAD)
+def summary_api(slug: str) -> HttpResponse:
+    return jsonify(_summary_for_request(slug))

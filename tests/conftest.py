@@ -1,0 +1,173 @@
+"""Fixtures: an app on a clean database for every test, and factories with defaults.
+
+The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is set.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlmodel import Session, SQLModel, select
+
+from survey_app import create_app
+from survey_app.config import TestConfig
+from survey_app.db import create_db_engine, create_schema
+from survey_app.definitions import shipped_definition_paths
+from survey_app.models import Organisation, OrgLevel, Response, Role, Survey, User
+from survey_app.services.organisations import (
+    OrganisationRow,
+    import_organisations,
+    load_reference,
+)
+from survey_app.services.surveys import load_definition_files, survey_by_slug
+from survey_app.services.users import create_user
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+def pytest_report_header() -> str:
+    return f"database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite (temporary files)'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[sa.Engine | None]:
+    if not POSTGRES_URL:
+        yield None
+        return
+    engine = create_db_engine(POSTGRES_URL)
+    SQLModel.metadata.drop_all(engine)
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, postgres_engine: sa.Engine | None) -> str:
+    """A clean database for this test: a new SQLite file, or emptied PostgreSQL tables."""
+    if postgres_engine is None:
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+    with postgres_engine.begin() as connection:
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return POSTGRES_URL  # type: ignore[return-value]
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    app = create_app(TestConfig(database_url))
+    engine = app.extensions["survey_app.engine"]
+    create_schema(engine)
+    yield app
+    engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Session]:
+    with Session(app.extensions["survey_app.engine"], expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def surveys(db_session: Session) -> dict[str, Survey]:
+    """Reference organisations and both shipped surveys, loaded and open."""
+    load_reference(db_session)
+    load_definition_files(db_session, shipped_definition_paths())
+    loaded = {}
+    for slug in ("placement-quality", "icb-leaders"):
+        survey = survey_by_slug(db_session, slug)
+        assert survey is not None
+        survey.open()
+        db_session.add(survey)
+        loaded[slug] = survey
+    db_session.commit()
+    return {slug: survey_by_slug(db_session, slug) for slug in loaded}  # type: ignore[misc]
+
+
+@pytest.fixture
+def make_orgs(db_session: Session, surveys: dict[str, Survey]) -> Callable[..., dict[str, Organisation]]:
+    """Adds organisations from (code, name, level, parent_code) tuples; returns them by code."""
+
+    def make(*rows: tuple[str, str, str, str | None]) -> dict[str, Organisation]:
+        import_organisations(
+            db_session,
+            [OrganisationRow(code, name, OrgLevel(level), parent, number)
+             for number, (code, name, level, parent) in enumerate(rows, start=2)],
+            "test",
+        )
+        codes = [row[0] for row in rows]
+        found = db_session.exec(select(Organisation).where(Organisation.code.in_(codes))).all()  # type: ignore[attr-defined]
+        return {org.code: org for org in found}
+
+    return make
+
+
+@pytest.fixture
+def hubs(make_orgs: Callable[..., dict[str, Organisation]]) -> dict[str, Organisation]:
+    """Two hubs in Kent and Medway and one in Sussex, each with a PCN and two practices."""
+    return make_orgs(
+        ("H-EK", "East Kent Training Hub", "hub", "QKS"),
+        ("H-WK", "West Kent Training Hub", "hub", "QKS"),
+        ("H-SX", "West Sussex Training Hub", "hub", "QNX"),
+        ("N-EK1", "Canterbury PCN", "pcn", "H-EK"),
+        ("N-WK1", "Sevenoaks PCN", "pcn", "H-WK"),
+        ("N-SX1", "Worthing PCN", "pcn", "H-SX"),
+        ("P-EK1", "Cathedral Surgery", "practice", "N-EK1"),
+        ("P-EK2", "Harbour Surgery", "practice", "N-EK1"),
+        ("P-WK1", "Vine Surgery", "practice", "N-WK1"),
+        ("P-WK2", "Weald Surgery", "practice", "N-WK1"),
+        ("P-SX1", "Seafront Surgery", "practice", "N-SX1"),
+        ("P-SX2", "Downs Surgery", "practice", "N-SX1"),
+    )
+
+
+@pytest.fixture
+def make_user(db_session: Session) -> Callable[..., User]:
+    def make(email: str = "lead@example.nhs.uk", role: str = "lead",
+             scopes: tuple[str, ...] = ("H-EK",), password: str = STAFF_PASSWORD) -> User:
+        orgs = [db_session.exec(select(Organisation).where(Organisation.code == code)).one()
+                for code in scopes]
+        return create_user(db_session, email, password, Role(role), orgs)
+
+    return make
+
+
+@pytest.fixture
+def sign_in(client: FlaskClient) -> Callable[[str, str], Any]:
+    def sign_in(email: str, password: str = STAFF_PASSWORD) -> Any:
+        page = client.get("/login")
+        response = client.post("/login", data={"email": email, "password": password,
+                                               "csrf_token": csrf_token(page.text)})
+        return response
+
+    return sign_in
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def count_responses(session: Session) -> int:
+    session.expire_all()
+    return len(session.exec(select(Response.id)).all())
