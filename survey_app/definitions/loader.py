@@ -210,6 +210,9 @@ def _describe(error: dict) -> str:
     for part in error["loc"]:
         location += f"[{part}]" if isinstance(part, int) else (f".{part}" if location else part)
     message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "string_type" and isinstance(error.get("input"), bool):
+        # YAML reads unquoted Yes, No, On and Off as true/false.
+        message += ' (YAML reads unquoted Yes/No/On/Off as true/false: put the text in quotes)'
     return f"{location}: {message}" if location else message
 
 
