@@ -52,7 +52,7 @@ class ResponseForm(FlaskForm):
         return [(field.id, field.errors[0]) for field in self if field.errors]
 
 
-def _answer_validator(question: Question, max_text: int):  # noqa: ANN202
+def _answer_validator(question: Question, max_text: int):
     def validate(_form: FlaskForm, field: Field) -> None:
         try:
             parse_answer(question, field.data, max_text)
@@ -66,12 +66,14 @@ def _question_field(question: Question, max_text: int) -> Field:
     validators = [_answer_validator(question, max_text)]
     if question.type == QuestionType.LIKERT:
         choices = [SelectChoice(str(point.value), point.label) for point in question.scale_points]
-        return RadioField(question.text, choices=choices, validators=validators,
-                          validate_choice=False)
+        return RadioField(
+            question.text, choices=choices, validators=validators, validate_choice=False
+        )
     if question.type == QuestionType.CHOICE:
         choices = [SelectChoice(option.code, option.label) for option in question.options]
-        return RadioField(question.text, choices=choices, validators=validators,
-                          validate_choice=False)
+        return RadioField(
+            question.text, choices=choices, validators=validators, validate_choice=False
+        )
     return TextAreaField(question.text, validators=validators)
 
 
@@ -112,8 +114,10 @@ def build_response_form(
 
         attributes[ON_RECORD_FIELD] = RadioField(
             survey.on_record_question,
-            choices=[SelectChoice("yes", "Yes, you may quote me and name my ICB"),
-                     SelectChoice("no", "No, keep my answers off the record")],
+            choices=[
+                SelectChoice("yes", "Yes, you may quote me and name my ICB"),
+                SelectChoice("no", "No, keep my answers off the record"),
+            ],
             validators=[validate_on_record],
             validate_choice=False,
         )

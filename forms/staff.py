@@ -8,10 +8,12 @@ from wtforms.validators import DataRequired, Length
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired("Enter your email address"),
-                                                     Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password"),
-                                                     Length(max=1000)])
+    email = EmailField(
+        "Email address", validators=[DataRequired("Enter your email address"), Length(max=254)]
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired("Enter your password"), Length(max=1000)]
+    )
 
 
 class SignOutForm(FlaskForm):

@@ -54,14 +54,14 @@ def survey_spec(survey: Survey) -> SurveySpec:
         for q in likert
     )
     themes = tuple(
-        ThemeSpec(theme.code, theme.title,
-                  tuple(q.code for q in likert if q.theme_id == theme.id))
+        ThemeSpec(theme.code, theme.title, tuple(q.code for q in likert if q.theme_id == theme.id))
         for theme in survey.themes
         if any(q.theme_id == theme.id for q in likert)
     )
     texts = tuple(
         TextQuestionSpec(
-            q.code, q.text,
+            q.code,
+            q.text,
             tuple(TextThemeSpec(t.code, t.label, tuple(t.pattern_list)) for t in q.text_themes),
         )
         for q in survey.questions
@@ -107,7 +107,10 @@ def _group_column(grouping: Grouping | None, group_answer: sa.Table) -> sa.Colum
 
 
 def _scoped(
-    select: sa.Select, survey: Survey, scope: Organisation | None, grouping: Grouping | None,
+    select: sa.Select,
+    survey: Survey,
+    scope: Organisation | None,
+    grouping: Grouping | None,
     group_answer: sa.Table,
 ) -> sa.Select:
     """`select` (over `response_t`) restricted to the survey and scope, joined for grouping."""
@@ -119,8 +122,10 @@ def _scoped(
     if grouping is not None and grouping.question is not None:
         select = select.outerjoin(
             group_answer,
-            sa.and_(group_answer.c.response_id == response_t.c.id,
-                    group_answer.c.question_id == grouping.question.id),
+            sa.and_(
+                group_answer.c.response_id == response_t.c.id,
+                group_answer.c.question_id == grouping.question.id,
+            ),
         )
     return select
 
@@ -143,19 +148,31 @@ def load_summary(
 
     # 1. Responses per group (NULL: in scope, but in no group).
     rows = connection.execute(
-        _scoped(sa.select(grp, sa.func.count()).select_from(response_t), survey, scope,
-                grouping, group_answer).group_by(grp)
+        _scoped(
+            sa.select(grp, sa.func.count()).select_from(response_t),
+            survey,
+            scope,
+            grouping,
+            group_answer,
+        ).group_by(grp)
     ).all()
     responses = {key: count for key, count in rows}
 
     # 2. The item x group x value count table.
     answer_value = answer_t.c.value
-    counts_query = _scoped(
-        sa.select(grp, answer_t.c.question_id, answer_value, sa.func.count())
-        .select_from(response_t)
-        .join(answer_t, answer_t.c.response_id == response_t.c.id),
-        survey, scope, grouping, group_answer,
-    ).where(answer_value.is_not(None)).group_by(grp, answer_t.c.question_id, answer_value)
+    counts_query = (
+        _scoped(
+            sa.select(grp, answer_t.c.question_id, answer_value, sa.func.count())
+            .select_from(response_t)
+            .join(answer_t, answer_t.c.response_id == response_t.c.id),
+            survey,
+            scope,
+            grouping,
+            group_answer,
+        )
+        .where(answer_value.is_not(None))
+        .group_by(grp, answer_t.c.question_id, answer_value)
+    )
     item_counts: dict[object, dict[str, np.ndarray]] = defaultdict(dict)
     points = {item.code: item.points for item in spec.items}
     for key, question_id, value, count in connection.execute(counts_query):
@@ -187,8 +204,12 @@ def load_summary(
 
 
 def _theme_aggregates(
-    connection: Connection, survey: Survey, spec: SurveySpec, scope: Organisation | None,
-    grouping: Grouping | None, group_answer: sa.Table,
+    connection: Connection,
+    survey: Survey,
+    spec: SurveySpec,
+    scope: Organisation | None,
+    grouping: Grouping | None,
+    group_answer: sa.Table,
 ) -> dict[object, dict[str, ThemeAggregates]]:
     if not spec.themes:
         return {}
@@ -203,7 +224,10 @@ def _theme_aggregates(
         sa.select(grp, *pivot)
         .select_from(response_t)
         .join(answer_t, answer_t.c.response_id == response_t.c.id),
-        survey, scope, grouping, group_answer,
+        survey,
+        scope,
+        grouping,
+        group_answer,
     ).where(answer_t.c.question_id.in_([ids[code] for code in columns]))
     query = query.group_by(response_t.c.id, grp)
     rows = connection.execute(query).all()
@@ -230,8 +254,12 @@ def _theme_aggregates(
 
 
 def _text_answers(
-    connection: Connection, survey: Survey, spec: SurveySpec, scope: Organisation | None,
-    grouping: Grouping | None, group_answer: sa.Table,
+    connection: Connection,
+    survey: Survey,
+    spec: SurveySpec,
+    scope: Organisation | None,
+    grouping: Grouping | None,
+    group_answer: sa.Table,
 ) -> dict[str, list[str]]:
     ids = {q.id: q.code for q in survey.questions if q.type == QuestionType.TEXT}
     if not ids:
@@ -240,7 +268,10 @@ def _text_answers(
         sa.select(answer_t.c.question_id, answer_t.c.text)
         .select_from(response_t)
         .join(answer_t, answer_t.c.response_id == response_t.c.id),
-        survey, scope, None, group_answer,
+        survey,
+        scope,
+        None,
+        group_answer,
     ).where(answer_t.c.question_id.in_(list(ids)), answer_t.c.text.is_not(None))
     answers: dict[str, list[str]] = {code: [] for code in ids.values()}
     for question_id, text in connection.execute(query):
@@ -291,21 +322,34 @@ def _groups(
         return []
     keys = [key for key in responses if key is not None]
     if grouping.level is not None:
-        organisations = session.connection().execute(
-            sa.select(org_t.c.id, org_t.c.code, org_t.c.name).where(org_t.c.id.in_(keys))
-        ).all()
+        organisations = (
+            session.connection()
+            .execute(sa.select(org_t.c.id, org_t.c.code, org_t.c.name).where(org_t.c.id.in_(keys)))
+            .all()
+        )
         names = {org_id: (code, name) for org_id, code, name in organisations}
     else:
-        options = session.connection().execute(
-            sa.select(ChoiceOption.__table__.c.id, ChoiceOption.__table__.c.code,  # type: ignore[attr-defined]
-                      ChoiceOption.__table__.c.label).where(  # type: ignore[attr-defined]
-                ChoiceOption.__table__.c.id.in_(keys))  # type: ignore[attr-defined]
-        ).all()
+        options = (
+            session.connection()
+            .execute(
+                sa.select(
+                    ChoiceOption.__table__.c.id,
+                    ChoiceOption.__table__.c.code,  # type: ignore[attr-defined]
+                    ChoiceOption.__table__.c.label,
+                ).where(  # type: ignore[attr-defined]
+                    ChoiceOption.__table__.c.id.in_(keys)
+                )  # type: ignore[attr-defined]
+            )
+            .all()
+        )
         names = {option_id: (code, label) for option_id, code, label in options}
     groups = [
         GroupAggregates(
-            key=names[key][0], label=names[key][1], responses=responses[key],
-            item_counts=item_counts.get(key, {}), themes=themes.get(key, {}),
+            key=names[key][0],
+            label=names[key][1],
+            responses=responses[key],
+            item_counts=item_counts.get(key, {}),
+            themes=themes.get(key, {}),
         )
         for key in keys
     ]

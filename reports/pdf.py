@@ -53,16 +53,19 @@ def _environment() -> Environment:
     return environment
 
 
-def render_report_html(summary: Mapping[str, Any], generated_at: datetime,
-                       software_version: str) -> str:
+def render_report_html(
+    summary: Mapping[str, Any], generated_at: datetime, software_version: str
+) -> str:
     """The report as HTML (also the page's preview)."""
     template = _environment().get_template("report.html")
-    return template.render(summary=summary, generated_at=generated_at,
-                           software_version=software_version)
+    return template.render(
+        summary=summary, generated_at=generated_at, software_version=software_version
+    )
 
 
-def render_report_pdf(summary: Mapping[str, Any], generated_at: datetime,
-                      software_version: str) -> bytes:
+def render_report_pdf(
+    summary: Mapping[str, Any], generated_at: datetime, software_version: str
+) -> bytes:
     """The report as PDF bytes."""
     html = render_report_html(summary, generated_at, software_version)
     document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=AssetsOnlyFetcher())

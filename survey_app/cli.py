@@ -57,6 +57,7 @@ def _echo_json(value: object) -> None:
 
 # --- database and reference data -------------------------------------------------------------
 
+
 @click.group("db")
 def db_group() -> None:
     """The database schema."""
@@ -76,8 +77,10 @@ def db_init() -> None:
 def load_reference() -> None:
     """Load the 7 NHS England regions and 42 ICBs (idempotent)."""
     counts = org_service.load_reference(get_session())
-    click.echo(f"reference organisations: {counts.created} created, {counts.updated} updated, "
-               f"{counts.unchanged} unchanged")
+    click.echo(
+        f"reference organisations: {counts.created} created, {counts.updated} updated, "
+        f"{counts.unchanged} unchanged"
+    )
 
 
 @click.group("orgs")
@@ -93,11 +96,13 @@ def orgs_import(file: Path) -> None:
     """Create or update organisations from a CSV with header code,name,level,parent_code."""
     rows = org_service.parse_organisations_csv(_read_text(file), str(file))
     counts = org_service.import_organisations(get_session(), rows, str(file))
-    click.echo(f"{file}: {counts.created} created, {counts.updated} updated, "
-               f"{counts.unchanged} unchanged")
+    click.echo(
+        f"{file}: {counts.created} created, {counts.updated} updated, {counts.unchanged} unchanged"
+    )
 
 
 # --- surveys ----------------------------------------------------------------------------------
+
 
 @click.group("surveys")
 def surveys_group() -> None:
@@ -134,8 +139,10 @@ def surveys_list(fmt: str) -> None:
         _echo_json(surveys)
         return
     for survey in surveys:
-        click.echo(f"{survey['slug']:<24} {survey['status']:<7} {survey['responses']:>7}  "
-                   f"{survey['title']}")
+        click.echo(
+            f"{survey['slug']:<24} {survey['status']:<7} {survey['responses']:>7}  "
+            f"{survey['title']}"
+        )
 
 
 @surveys_group.command("show")
@@ -177,6 +184,7 @@ def surveys_close(slug: str) -> None:
 
 # --- invitations, responses, users ------------------------------------------------------------
 
+
 @click.group("invitations")
 def invitations_group() -> None:
     """Single-use invitation links."""
@@ -197,7 +205,8 @@ def invitations_create(slug: str, org_code: str, count: int, fmt: str) -> None:
     if organisation is None:
         raise ServiceError(f"--org: no organisation has code {org_code!r}")
     issued = invitation_service.create_invitations(
-        session, survey, organisation, count, current_app.config["PUBLIC_URL"])
+        session, survey, organisation, count, current_app.config["PUBLIC_URL"]
+    )
     click.echo("token,url")
     for invitation in issued:
         click.echo(f"{invitation.token},{invitation.url}")
@@ -214,12 +223,19 @@ def import_responses(slug: str, file: Path, skip_invalid: bool) -> None:
     session = get_session()
     survey = survey_service.require_survey(session, slug)
     report = response_service.import_responses(
-        session, survey, _read_text(file), str(file),
-        max_text=current_app.config["MAX_TEXT_ANSWER"], skip_invalid=skip_invalid)
+        session,
+        survey,
+        _read_text(file),
+        str(file),
+        max_text=current_app.config["MAX_TEXT_ANSWER"],
+        skip_invalid=skip_invalid,
+    )
     for error in report.errors:
         click.echo(f"skipped: {error}", err=True)
-    click.echo(f"imported {report.imported} responses"
-               + (f", skipped {len(report.errors)} invalid rows" if report.errors else ""))
+    click.echo(
+        f"imported {report.imported} responses"
+        + (f", skipped {len(report.errors)} invalid rows" if report.errors else "")
+    )
 
 
 @click.group("users")
@@ -231,8 +247,9 @@ def users_group() -> None:
 @click.argument("email")
 @click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
 @click.option("--scope", "scopes", multiple=True, help="Organisation code a lead may see.")
-@click.option("--password-stdin", is_flag=True, required=True,
-              help="Read the password from standard input.")
+@click.option(
+    "--password-stdin", is_flag=True, required=True, help="Read the password from standard input."
+)
 @with_appcontext
 @_fails_cleanly
 def users_create(email: str, role: str, scopes: tuple[str, ...], password_stdin: bool) -> None:
@@ -250,6 +267,7 @@ def users_create(email: str, role: str, scopes: tuple[str, ...], password_stdin:
 
 
 # --- demo -------------------------------------------------------------------------------------
+
 
 @click.command("demo")
 @with_appcontext
@@ -294,11 +312,13 @@ def _demo_invitation(session: Any) -> str | None:
     if survey is None or organisation is None:
         return None
     issued = invitation_service.create_invitations(
-        session, survey, organisation, 1, current_app.config["PUBLIC_URL"])
+        session, survey, organisation, 1, current_app.config["PUBLIC_URL"]
+    )
     return issued[0].url
 
 
 # --- reports ---------------------------------------------------------------------------------
+
 
 @click.group("report")
 def report_group() -> None:
@@ -337,15 +357,19 @@ def _write_output(content: str | bytes, output: Path | None) -> None:
 
 @report_group.command("summary")
 @click.argument("slug")
-@click.option("--by", default=None, help="A level (region, icb, hub, pcn, practice) or a "
-              "choice question code.")
+@click.option(
+    "--by",
+    default=None,
+    help="A level (region, icb, hub, pcn, practice) or a choice question code.",
+)
 @click.option("--scope", "scope_code", default=None, help="Organisation code (default England).")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx"]), default="json")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @with_appcontext
 @_fails_cleanly
-def report_summary(slug: str, by: str | None, scope_code: str | None, fmt: str,
-                   output: Path | None) -> None:
+def report_summary(
+    slug: str, by: str | None, scope_code: str | None, fmt: str, output: Path | None
+) -> None:
     """The statistics of a survey as JSON, CSV or XLSX."""
     from reports.export import summary_to_csv, summary_to_xlsx
 
@@ -377,8 +401,18 @@ def report_pdf(slug: str, by: str | None, scope_code: str | None, output: Path) 
 
 # --- wiring -----------------------------------------------------------------------------------
 
-COMMANDS = [db_group, load_reference, orgs_group, surveys_group, invitations_group,
-            import_responses, users_group, demo, setup_demo, report_group]
+COMMANDS = [
+    db_group,
+    load_reference,
+    orgs_group,
+    surveys_group,
+    invitations_group,
+    import_responses,
+    users_group,
+    demo,
+    setup_demo,
+    report_group,
+]
 
 
 def init_app(app: Flask) -> None:
@@ -390,7 +424,12 @@ def main() -> None:
     """The `survey-app` console script: the same commands as `flask --app wsgi`."""
     from survey_app import create_app
 
-    cli = FlaskGroup(create_app=lambda: create_app(command_line=True), add_default_commands=False,
-                     add_version_option=False, load_dotenv=False, set_debug_flag=False,
-                     help="Placement-quality and ICB leader surveys: data, surveys and reports.")
+    cli = FlaskGroup(
+        create_app=lambda: create_app(command_line=True),
+        add_default_commands=False,
+        add_version_option=False,
+        load_dotenv=False,
+        set_debug_flag=False,
+        help="Placement-quality and ICB leader surveys: data, surveys and reports.",
+    )
     cli.main(prog_name="survey-app")

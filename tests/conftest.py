@@ -35,7 +35,9 @@ STAFF_PASSWORD = "correct horse battery staple"
 
 
 def pytest_report_header() -> str:
-    return f"database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite (temporary files)'}"
+    return (
+        f"database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite (temporary files)'}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -103,14 +105,18 @@ def surveys(db_session: Session) -> dict[str, Survey]:
 
 
 @pytest.fixture
-def make_orgs(db_session: Session, surveys: dict[str, Survey]) -> Callable[..., dict[str, Organisation]]:
+def make_orgs(
+    db_session: Session, surveys: dict[str, Survey]
+) -> Callable[..., dict[str, Organisation]]:
     """Adds organisations from (code, name, level, parent_code) tuples; returns them by code."""
 
     def make(*rows: tuple[str, str, str, str | None]) -> dict[str, Organisation]:
         import_organisations(
             db_session,
-            [OrganisationRow(code, name, OrgLevel(level), parent, number)
-             for number, (code, name, level, parent) in enumerate(rows, start=2)],
+            [
+                OrganisationRow(code, name, OrgLevel(level), parent, number)
+                for number, (code, name, level, parent) in enumerate(rows, start=2)
+            ],
             "test",
         )
         codes = [row[0] for row in rows]
@@ -141,10 +147,16 @@ def hubs(make_orgs: Callable[..., dict[str, Organisation]]) -> dict[str, Organis
 
 @pytest.fixture
 def make_user(db_session: Session) -> Callable[..., User]:
-    def make(email: str = "lead@example.nhs.uk", role: str = "lead",
-             scopes: tuple[str, ...] = ("H-EK",), password: str = STAFF_PASSWORD) -> User:
-        orgs = [db_session.exec(select(Organisation).where(Organisation.code == code)).one()
-                for code in scopes]
+    def make(
+        email: str = "lead@example.nhs.uk",
+        role: str = "lead",
+        scopes: tuple[str, ...] = ("H-EK",),
+        password: str = STAFF_PASSWORD,
+    ) -> User:
+        orgs = [
+            db_session.exec(select(Organisation).where(Organisation.code == code)).one()
+            for code in scopes
+        ]
         return create_user(db_session, email, password, Role(role), orgs)
 
     return make
@@ -154,8 +166,10 @@ def make_user(db_session: Session) -> Callable[..., User]:
 def sign_in(client: FlaskClient) -> Callable[[str, str], Any]:
     def sign_in(email: str, password: str = STAFF_PASSWORD) -> Any:
         page = client.get("/login")
-        response = client.post("/login", data={"email": email, "password": password,
-                                               "csrf_token": csrf_token(page.text)})
+        response = client.post(
+            "/login",
+            data={"email": email, "password": password, "csrf_token": csrf_token(page.text)},
+        )
         return response
 
     return sign_in

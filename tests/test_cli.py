@@ -49,19 +49,26 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def test_orgs_import_upserts_by_code(runner: FlaskCliRunner, db_session: Session,
-                                     tmp_path: Path) -> None:
+def test_orgs_import_upserts_by_code(
+    runner: FlaskCliRunner, db_session: Session, tmp_path: Path
+) -> None:
     run(runner, "load-reference")
-    path = write(tmp_path, "orgs.csv",
-                 "code,name,level,parent_code\n"
-                 "P1,Harbour Surgery,practice,N1\n"     # child before its parent: fine
-                 "H1,East Kent Training Hub,hub,QKS\n"
-                 "N1,Canterbury PCN,pcn,H1\n")
+    path = write(
+        tmp_path,
+        "orgs.csv",
+        "code,name,level,parent_code\n"
+        "P1,Harbour Surgery,practice,N1\n"  # child before its parent: fine
+        "H1,East Kent Training Hub,hub,QKS\n"
+        "N1,Canterbury PCN,pcn,H1\n",
+    )
     result = run(runner, "orgs", "import", str(path))
     assert result.exit_code == 0, result.output
     assert "3 created" in result.output
-    renamed = write(tmp_path, "renamed.csv",
-                    "code,name,level,parent_code\nP1,Harbour Medical Practice,practice,N1\n")
+    renamed = write(
+        tmp_path,
+        "renamed.csv",
+        "code,name,level,parent_code\nP1,Harbour Medical Practice,practice,N1\n",
+    )
     assert "1 updated" in run(runner, "orgs", "import", str(renamed)).output
     practice = db_session.exec(select(Organisation).where(Organisation.code == "P1")).one()
     hub = db_session.exec(select(Organisation).where(Organisation.code == "H1")).one()
@@ -102,25 +109,39 @@ def test_surveys_load_list_show(runner: FlaskCliRunner) -> None:
     assert all(set(entry) == {"slug", "title", "status", "responses"} for entry in listing)
     assert all(entry["status"] == "draft" and entry["responses"] == 0 for entry in listing)
 
-    shown = json.loads(run(runner, "surveys", "show", "placement-quality", "--format",
-                           "json").output)
+    shown = json.loads(
+        run(runner, "surveys", "show", "placement-quality", "--format", "json").output
+    )
     assert shown["anonymous"] is True and shown["allow_open_link"] is True
     themes = {theme["code"]: theme for theme in shown["themes"]}
-    assert {"induction", "supervision", "learning", "facilities", "culture", "educators",
-            "concerns"} <= set(themes)
+    assert {
+        "induction",
+        "supervision",
+        "learning",
+        "facilities",
+        "culture",
+        "educators",
+        "concerns",
+    } <= set(themes)
     assert themes["induction"]["domain"] == "Developing and supporting learners"
     questions = {q["code"]: q for q in shown["questions"]}
     assert questions["ind_welcome"]["type"] == "likert"
     assert questions["ind_welcome"]["theme"] == "induction"
     assert [p["value"] for p in questions["ind_welcome"]["scale"]] == [1, 2, 3, 4, 5]
     professions = {o["code"] for o in questions["profession"]["options"]}
-    assert {"gp-trainee", "medical-student", "student-nurse", "pharmacist", "paramedic",
-            "physician-associate"} <= professions
-    leaders = json.loads(run(runner, "surveys", "show", "icb-leaders", "--format",
-                             "json").output)
+    assert {
+        "gp-trainee",
+        "medical-student",
+        "student-nurse",
+        "pharmacist",
+        "paramedic",
+        "physician-associate",
+    } <= professions
+    leaders = json.loads(run(runner, "surveys", "show", "icb-leaders", "--format", "json").output)
     text = [q for q in leaders["questions"] if q["type"] == "text"]
-    assert text and all({"training-hubs", "arrs"} <= {t["code"] for t in q["text_themes"]}
-                        for q in text)
+    assert text and all(
+        {"training-hubs", "arrs"} <= {t["code"] for t in q["text_themes"]} for q in text
+    )
     assert all(not q["required"] for q in leaders["questions"])
 
 
@@ -132,7 +153,10 @@ def test_surveys_show_unknown_slug_fails(runner: FlaskCliRunner) -> None:
 def test_surveys_load_refuses_an_invalid_definition_naming_file_and_field(
     runner: FlaskCliRunner, tmp_path: Path, db_session: Session
 ) -> None:
-    path = write(tmp_path, "broken.yaml", """
+    path = write(
+        tmp_path,
+        "broken.yaml",
+        """
 slug: broken
 title: Broken
 anonymous: true
@@ -144,7 +168,8 @@ sections:
   - title: One
     questions:
       - {code: q1, type: likert, scale: agreement, text: A statement}
-""")
+""",
+    )
     result = run(runner, "surveys", "load", str(path))
     assert result.exit_code != 0
     assert "broken.yaml" in result.output
@@ -153,7 +178,10 @@ sections:
 
 
 def test_surveys_load_explains_yaml_booleans(runner: FlaskCliRunner, tmp_path: Path) -> None:
-    path = write(tmp_path, "yes-no.yaml", """
+    path = write(
+        tmp_path,
+        "yes-no.yaml",
+        """
 slug: yes-no
 title: Yes or no
 anonymous: true
@@ -165,7 +193,8 @@ sections:
   - title: One
     questions:
       - {code: q1, type: likert, scale: agree, text: A statement}
-""")
+""",
+    )
     result = run(runner, "surveys", "load", str(path))
     assert result.exit_code != 0
     assert "scales.agree[0].label" in result.output and "put the text in quotes" in result.output
@@ -184,8 +213,18 @@ def test_surveys_open_and_close(runner: FlaskCliRunner) -> None:
 def test_invitations_create_prints_csv_of_unguessable_tokens(
     runner: FlaskCliRunner, db_session: Session, surveys: Any
 ) -> None:
-    result = run(runner, "invitations", "create", "icb-leaders", "--org", "QKS", "--count",
-                 "3", "--format", "csv")
+    result = run(
+        runner,
+        "invitations",
+        "create",
+        "icb-leaders",
+        "--org",
+        "QKS",
+        "--count",
+        "3",
+        "--format",
+        "csv",
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.output)))
     assert len(rows) == 3
@@ -205,25 +244,33 @@ def test_invitations_create_prints_csv_of_unguessable_tokens(
     ],
     ids=["unknown-org", "wrong-level", "zero"],
 )
-def test_invitations_create_refuses(runner: FlaskCliRunner, db_session: Session, surveys: Any,
-                                    args: list[str], expected: str) -> None:
+def test_invitations_create_refuses(
+    runner: FlaskCliRunner, db_session: Session, surveys: Any, args: list[str], expected: str
+) -> None:
     result = run(runner, "invitations", "create", "icb-leaders", *args)
     assert result.exit_code != 0 and expected in result.output
     assert db_session.exec(select(Invitation)).all() == []
 
 
-def responses_csv(*rows: str, header: str = "org_code,submitted_at,profession,stage,ind_welcome,"
-                  "overall,worked_well") -> str:
+def responses_csv(
+    *rows: str,
+    header: str = "org_code,submitted_at,profession,stage,ind_welcome,overall,worked_well",
+) -> str:
     return "\n".join([header, *rows]) + "\n"
 
 
-def test_import_responses_stores_every_row(runner: FlaskCliRunner, db_session: Session,
-                                           hubs: Any, tmp_path: Path) -> None:
-    path = write(tmp_path, "responses.csv", responses_csv(
-        "P-EK1,2026-05-01T10:00:00Z,gp-trainee,postgraduate,5,4,Great team",
-        "P-EK2,,pharmacist,experienced,,3,",
-        'N-WK1,2026-05-02,paramedic,newly-qualified,2,2,"Line one\nline two, with comma"',
-    ))
+def test_import_responses_stores_every_row(
+    runner: FlaskCliRunner, db_session: Session, hubs: Any, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        "responses.csv",
+        responses_csv(
+            "P-EK1,2026-05-01T10:00:00Z,gp-trainee,postgraduate,5,4,Great team",
+            "P-EK2,,pharmacist,experienced,,3,",
+            'N-WK1,2026-05-02,paramedic,newly-qualified,2,2,"Line one\nline two, with comma"',
+        ),
+    )
     result = run(runner, "import-responses", "placement-quality", str(path))
     assert result.exit_code == 0, result.output
     assert "imported 3 responses" in result.output
@@ -240,14 +287,21 @@ def test_import_responses_stores_every_row(runner: FlaskCliRunner, db_session: S
         ("QKS,,gp-trainee,postgraduate,5,4,", "org_code"),
         ("P-EK1,yesterday,gp-trainee,postgraduate,5,4,", "submitted_at"),
     ],
-    ids=["out-of-scale", "unknown-option", "required-empty", "unknown-org", "icb-not-placement",
-         "bad-time"],
+    ids=[
+        "out-of-scale",
+        "unknown-option",
+        "required-empty",
+        "unknown-org",
+        "icb-not-placement",
+        "bad-time",
+    ],
 )
 def test_import_responses_is_all_or_nothing(
     runner: FlaskCliRunner, db_session: Session, hubs: Any, tmp_path: Path, row: str, column: str
 ) -> None:
-    path = write(tmp_path, "responses.csv", responses_csv(
-        "P-EK1,,gp-trainee,postgraduate,5,4,fine", row))
+    path = write(
+        tmp_path, "responses.csv", responses_csv("P-EK1,,gp-trainee,postgraduate,5,4,fine", row)
+    )
     result = run(runner, "import-responses", "placement-quality", str(path))
     assert result.exit_code != 0
     assert f"responses.csv, row 3, column {column}" in result.output
@@ -262,19 +316,29 @@ def test_import_responses_is_all_or_nothing(
 def test_import_responses_refuses_unknown_columns(
     runner: FlaskCliRunner, db_session: Session, hubs: Any, tmp_path: Path
 ) -> None:
-    path = write(tmp_path, "r.csv", responses_csv("P-EK1,,gp-trainee,postgraduate,5,4,,x",
-                 header="org_code,submitted_at,profession,stage,ind_welcome,overall,"
-                        "worked_well,shoe_size"))
+    path = write(
+        tmp_path,
+        "r.csv",
+        responses_csv(
+            "P-EK1,,gp-trainee,postgraduate,5,4,,x",
+            header="org_code,submitted_at,profession,stage,ind_welcome,overall,"
+            "worked_well,shoe_size",
+        ),
+    )
     result = run(runner, "import-responses", "placement-quality", str(path))
     assert result.exit_code != 0 and "unknown column(s) shoe_size" in result.output
     assert count_responses(db_session) == 0
 
 
-def test_import_on_record_for_icb_leaders(runner: FlaskCliRunner, db_session: Session,
-                                          surveys: Any, tmp_path: Path) -> None:
-    path = write(tmp_path, "leaders.csv",
-                 "org_code,on_record,fund_government,icb_support\n"
-                 "QKS,true,2,Our training hub is great\nQNX,false,,ARRS roles help\n")
+def test_import_on_record_for_icb_leaders(
+    runner: FlaskCliRunner, db_session: Session, surveys: Any, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        "leaders.csv",
+        "org_code,on_record,fund_government,icb_support\n"
+        "QKS,true,2,Our training hub is great\nQNX,false,,ARRS roles help\n",
+    )
     result = run(runner, "import-responses", "icb-leaders", str(path))
     assert result.exit_code == 0, result.output
     on_record = sorted(r.on_record for r in db_session.exec(select(Response)).all())
@@ -284,30 +348,50 @@ def test_import_on_record_for_icb_leaders(runner: FlaskCliRunner, db_session: Se
 def test_users_create_reads_the_password_from_stdin(
     runner: FlaskCliRunner, db_session: Session, hubs: Any
 ) -> None:
-    result = run(runner, "users", "create", "Lead@Example.NHS.uk", "--role", "lead", "--scope",
-                 "H-EK", "--password-stdin", input="a long enough password\n")
+    result = run(
+        runner,
+        "users",
+        "create",
+        "Lead@Example.NHS.uk",
+        "--role",
+        "lead",
+        "--scope",
+        "H-EK",
+        "--password-stdin",
+        input="a long enough password\n",
+    )
     assert result.exit_code == 0, result.output
     user = db_session.exec(select(User)).one()
     assert user.email == "lead@example.nhs.uk"
     assert "a long enough password" not in user.password_hash
     assert user.password_hash.startswith("$argon2id$")
     assert [s.organisation_id for s in user.scopes] == [
-        db_session.exec(select(Organisation.id).where(Organisation.code == "H-EK")).one()]
+        db_session.exec(select(Organisation.id).where(Organisation.code == "H-EK")).one()
+    ]
 
 
 @pytest.mark.parametrize(
     ("args", "password", "expected"),
     [
         (["lead@x.nhs.uk", "--role", "lead"], "long enough password", "needs at least one --scope"),
-        (["lead@x.nhs.uk", "--role", "lead", "--scope", "NOPE"], "long enough password",
-         "no organisation has code 'NOPE'"),
+        (
+            ["lead@x.nhs.uk", "--role", "lead", "--scope", "NOPE"],
+            "long enough password",
+            "no organisation has code 'NOPE'",
+        ),
         (["not-an-email", "--role", "admin"], "long enough password", "not a valid email"),
         (["a@x.nhs.uk", "--role", "admin"], "short", "at least 12 characters"),
     ],
     ids=["lead-without-scope", "unknown-scope", "bad-email", "short-password"],
 )
-def test_users_create_refuses(runner: FlaskCliRunner, db_session: Session, hubs: Any,
-                              args: list[str], password: str, expected: str) -> None:
+def test_users_create_refuses(
+    runner: FlaskCliRunner,
+    db_session: Session,
+    hubs: Any,
+    args: list[str],
+    password: str,
+    expected: str,
+) -> None:
     result = run(runner, "users", "create", *args, "--password-stdin", input=password + "\n")
     assert result.exit_code != 0 and expected in result.output
     assert db_session.exec(select(User)).all() == []
@@ -315,8 +399,12 @@ def test_users_create_refuses(runner: FlaskCliRunner, db_session: Session, hubs:
 
 def test_report_summary_and_pdf(runner: FlaskCliRunner, hubs: Any, tmp_path: Path) -> None:
     rows = [f"P-EK{1 + i % 2},,gp-trainee,postgraduate,{1 + i % 5},4," for i in range(12)]
-    run(runner, "import-responses", "placement-quality",
-        str(write(tmp_path, "r.csv", responses_csv(*rows))))
+    run(
+        runner,
+        "import-responses",
+        "placement-quality",
+        str(write(tmp_path, "r.csv", responses_csv(*rows))),
+    )
     result = run(runner, "report", "summary", "placement-quality", "--format", "json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
@@ -324,8 +412,11 @@ def test_report_summary_and_pdf(runner: FlaskCliRunner, hubs: Any, tmp_path: Pat
     welcome = next(item for item in summary["items"] if item["code"] == "ind_welcome")
     values = [1 + i % 5 for i in range(12)]
     assert welcome["n"] == 12 and welcome["mean"] == pytest.approx(sum(values) / 12)
-    scoped = json.loads(run(runner, "report", "summary", "placement-quality", "--scope", "H-WK",
-                            "--format", "json").output)
+    scoped = json.loads(
+        run(
+            runner, "report", "summary", "placement-quality", "--scope", "H-WK", "--format", "json"
+        ).output
+    )
     assert scoped["responses"] == 0 and scoped["scope"]["code"] == "H-WK"
     pdf = tmp_path / "report.pdf"
     made = run(runner, "report", "pdf", "placement-quality", "-o", str(pdf))

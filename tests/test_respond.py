@@ -61,7 +61,11 @@ def test_valid_submission_is_stored_and_thanked(
     stored = db_session.exec(select(Response)).one()
     assert db_session.get(Organisation, stored.organisation_id).code == "P-EK1"
     # Anonymous survey: only the date of submission is kept.
-    assert (stored.submitted_at.hour, stored.submitted_at.minute, stored.submitted_at.second) == (0, 0, 0)
+    assert (stored.submitted_at.hour, stored.submitted_at.minute, stored.submitted_at.second) == (
+        0,
+        0,
+        0,
+    )
     answers = {a.question_id: a for a in db_session.exec(select(Answer)).all()}
     by_code = {q.code: q.id for q in surveys["placement-quality"].questions}
     assert answers[by_code["ind_welcome"]].value == 2
@@ -82,12 +86,25 @@ def test_valid_submission_is_stored_and_thanked(
         ({"organisation": "QKS"}, "organisation", "Select an organisation from the list"),
         ({"organisation": None}, "organisation", "Select the organisation from the list"),
     ],
-    ids=["likert-out-of-scale", "likert-not-a-number", "unknown-option", "missing-required",
-         "missing-overall", "text-too-long", "unknown-org", "org-wrong-level", "missing-org"],
+    ids=[
+        "likert-out-of-scale",
+        "likert-not-a-number",
+        "unknown-option",
+        "missing-required",
+        "missing-overall",
+        "text-too-long",
+        "unknown-org",
+        "org-wrong-level",
+        "missing-org",
+    ],
 )
 def test_bad_input_is_refused_with_a_message_and_nothing_stored(
-    client: FlaskClient, hubs: Any, db_session: Session, overrides: dict[str, str | None],
-    field: str, message: str,
+    client: FlaskClient,
+    hubs: Any,
+    db_session: Session,
+    overrides: dict[str, str | None],
+    field: str,
+    message: str,
 ) -> None:
     response = client.post(PLACEMENT, data=placement_answers(client, **overrides))
     assert response.status_code == 400
@@ -102,8 +119,10 @@ def test_answers_are_kept_on_the_page_after_an_error(client: FlaskClient, hubs: 
     page = client.post(PLACEMENT, data=data)
     assert page.status_code == 400
     assert "Lovely team" in page.text
-    assert 'value="4" checked' in page.text.replace("\n", "").replace("  ", "") or \
-        'checked' in page.text
+    assert (
+        'value="4" checked' in page.text.replace("\n", "").replace("  ", "")
+        or "checked" in page.text
+    )
 
 
 @pytest.mark.parametrize("token", [None, "not-the-token"], ids=["missing", "wrong"])
@@ -145,9 +164,13 @@ def _invite(db_session: Session, survey: Survey, org_code: str) -> str:
 def leader_answers(client: FlaskClient, url: str, **overrides: str) -> dict[str, Any]:
     page = client.get(url)
     assert page.status_code == 200, page.text
-    data = {"csrf_token": csrf_token(page.text), "fund_government": "2", "hub_effective": "4",
-            "icb_support": "Our training hub runs a mentoring scheme for ARRS staff.",
-            "on_record": "yes"}
+    data = {
+        "csrf_token": csrf_token(page.text),
+        "fund_government": "2",
+        "hub_effective": "4",
+        "icb_support": "Our training hub runs a mentoring scheme for ARRS staff.",
+        "on_record": "yes",
+    }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
 
@@ -196,8 +219,9 @@ def test_anonymous_response_carries_no_link_to_its_invitation(
     data["csrf_token"] = csrf_token(client.get(url).text)
     assert client.post(url, data=data).status_code == 303
     response_columns = {column.name for column in Response.__table__.columns}
-    assert not any("invit" in name or "token" in name or "user" in name
-                   for name in response_columns)
+    assert not any(
+        "invit" in name or "token" in name or "user" in name for name in response_columns
+    )
     invitation = db_session.exec(select(Invitation)).one()
     stored = db_session.exec(select(Response)).one()
     # Both times are dates only, so the moment of use cannot tie the two together.
@@ -209,7 +233,9 @@ def test_anonymous_response_carries_no_link_to_its_invitation(
     assert token not in dump
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="concurrent writers need PostgreSQL (TEST_DATABASE_URL)")
+@pytest.mark.skipif(
+    not POSTGRES_URL, reason="concurrent writers need PostgreSQL (TEST_DATABASE_URL)"
+)
 def test_two_simultaneous_submissions_of_one_token_store_one(
     app: Any, db_session: Session, surveys: dict[str, Survey]
 ) -> None:

@@ -12,8 +12,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from pydantic import model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 #: The six domains of NHS England's education quality framework, by the code definitions use.
 QUALITY_FRAMEWORK_DOMAINS: dict[str, str] = {
@@ -158,7 +164,9 @@ class SurveyDefinition(_Strict):
                 if question.theme is not None and question.theme not in theme_codes:
                     raise ValueError(f"{where}.theme: unknown theme {question.theme!r}")
         _unique(codes, "question codes")
-        reserved = {"org_code", "submitted_at", "on_record", "organisation", "csrf_token"} & set(codes)
+        reserved = {"org_code", "submitted_at", "on_record", "organisation", "csrf_token"} & set(
+            codes
+        )
         if reserved:
             raise ValueError(f"question codes {sorted(reserved)} are reserved names")
         return self
@@ -212,7 +220,7 @@ def _describe(error: dict) -> str:
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "string_type" and isinstance(error.get("input"), bool):
         # YAML reads unquoted Yes, No, On and Off as true/false.
-        message += ' (YAML reads unquoted Yes/No/On/Off as true/false: put the text in quotes)'
+        message += " (YAML reads unquoted Yes/No/On/Off as true/false: put the text in quotes)"
     return f"{location}: {message}" if location else message
 
 

@@ -18,8 +18,8 @@ from survey_app.models.users import Role, User, UserScope
 __all__ = [
     "Answer",
     "ChoiceOption",
-    "Invitation",
     "InvalidTransition",
+    "Invitation",
     "OrgLevel",
     "Organisation",
     "Question",

@@ -1,8 +1,8 @@
 """Surveys as loaded from their definition files: themes, questions, scales, options, codebooks."""
 
 import enum
-from typing import Optional
 from datetime import datetime
+from typing import Optional
 
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask import current_app, redirect, render_template, url_for
+from sqlmodel import col, select
 from werkzeug.wrappers import Response as HttpResponse
 
 from forms.respondent import build_response_form
 from survey_app.db import get_session
-from sqlmodel import col, select
-
 from survey_app.models import Invitation, Organisation, Survey, SurveyStatus
 from survey_app.respond import bp
 from survey_app.security import csrf
@@ -28,11 +27,15 @@ LINK_NOT_VALID = "This link is not valid. It may have been used already, or mist
 
 @bp.get("/")
 def index() -> str:
-    open_links = get_session().exec(
-        select(Survey)
-        .where(Survey.status == SurveyStatus.OPEN, col(Survey.allow_open_link).is_(True))
-        .order_by(Survey.title)
-    ).all()
+    open_links = (
+        get_session()
+        .exec(
+            select(Survey)
+            .where(Survey.status == SurveyStatus.OPEN, col(Survey.allow_open_link).is_(True))
+            .order_by(Survey.title)
+        )
+        .all()
+    )
     return render_template("respond/index.html", open_surveys=open_links)
 
 
@@ -82,16 +85,18 @@ def invitation(slug: str, token: str) -> str | tuple[str, int] | HttpResponse:
 
 def _answer(
     survey: Survey,
-    form,  # noqa: ANN001  (a class built at runtime by build_response_form)
+    form,
     organisation: Organisation | None,
     invitation: Invitation | None,
 ) -> str | tuple[str, int] | HttpResponse:
     if not form.is_submitted():
-        return render_template("respond/form.html", survey=survey, form=form,
-                               organisation=organisation)
+        return render_template(
+            "respond/form.html", survey=survey, form=form, organisation=organisation
+        )
     if not form.validate():
-        return render_template("respond/form.html", survey=survey, form=form,
-                               organisation=organisation), 400
+        return render_template(
+            "respond/form.html", survey=survey, form=form, organisation=organisation
+        ), 400
     try:
         submit_response(
             get_session(),
@@ -104,8 +109,9 @@ def _answer(
     except InvitationAlreadyUsed:
         return _unavailable(LINK_NOT_VALID, 410)
     except SurveyNotAccepting:
-        return _unavailable("This survey closed before your answers were sent. "
-                            "They have not been saved.", 404)
+        return _unavailable(
+            "This survey closed before your answers were sent. They have not been saved.", 404
+        )
     return redirect(url_for("respond.thanks", slug=survey.slug), code=303)
 
 

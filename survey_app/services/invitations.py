@@ -48,8 +48,14 @@ def create_invitations(
     issued = []
     for _ in range(count):
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        session.add(Invitation(survey_id=survey.id, organisation_id=organisation.id,  # type: ignore[arg-type]
-                               token_sha256=token_digest(token), created_at=now))
+        session.add(
+            Invitation(
+                survey_id=survey.id,
+                organisation_id=organisation.id,  # type: ignore[arg-type]
+                token_sha256=token_digest(token),
+                created_at=now,
+            )
+        )
         issued.append(IssuedInvitation(token, f"{public_url}/s/{survey.slug}/{token}"))
     session.commit()
     return issued

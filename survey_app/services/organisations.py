@@ -84,7 +84,9 @@ def parse_organisations_csv(text: str, source: str) -> list[OrganisationRow]:
     return rows
 
 
-def import_organisations(session: Session, rows: Sequence[OrganisationRow], source: str) -> ImportCounts:
+def import_organisations(
+    session: Session, rows: Sequence[OrganisationRow], source: str
+) -> ImportCounts:
     """Create or update organisations by code, then commit; all or nothing.
 
     Refuses (ServiceError) a parent code that is neither in the file nor in the database, and a
@@ -137,7 +139,9 @@ def import_organisations(session: Session, rows: Sequence[OrganisationRow], sour
 def load_reference(session: Session) -> ImportCounts:
     """Load the shipped 7 regions and 42 ICBs (idempotent)."""
     text = REFERENCE_CSV.read_text(encoding="utf-8")
-    return import_organisations(session, parse_organisations_csv(text, REFERENCE_CSV.name), "reference")
+    return import_organisations(
+        session, parse_organisations_csv(text, REFERENCE_CSV.name), "reference"
+    )
 
 
 def _refresh_paths(session: Session) -> None:

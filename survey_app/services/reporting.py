@@ -27,9 +27,13 @@ def response_counts_by_organisation(
     """Responses to the survey under each scope (all England when `scopes` is empty), counted
     by the organisations one level below the scope: `{"scope", "level", "rows": [{"code",
     "name", "responses"}]}` per scope, largest first."""
-    survey_id = session.connection().execute(
-        sa.select(Survey.__table__.c.id).where(Survey.__table__.c.slug == slug)  # type: ignore[attr-defined]
-    ).scalar_one()
+    survey_id = (
+        session.connection()
+        .execute(
+            sa.select(Survey.__table__.c.id).where(Survey.__table__.c.slug == slug)  # type: ignore[attr-defined]
+        )
+        .scalar_one()
+    )
     tables = []
     for scope in scopes or [None]:
         level = breakdown_level(scope)
@@ -45,7 +49,9 @@ def response_counts_by_organisation(
         )
         if scope is not None:
             query = query.where(org_t.c[scope.level.path_column] == scope.id)
-        rows = [{"code": code, "name": name, "responses": count}
-                for code, name, count in session.connection().execute(query)]
+        rows = [
+            {"code": code, "name": name, "responses": count}
+            for code, name, count in session.connection().execute(query)
+        ]
         tables.append({"scope": scope, "level": level, "rows": rows})
     return tables

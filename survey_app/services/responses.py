@@ -88,8 +88,12 @@ def _new_response(
         submitted_at=stored_time(survey, submitted_at),
         on_record=on_record and survey.asks_on_record,
         answers=[
-            Answer(question_id=question_id, value=parsed.value, option_id=parsed.option_id,
-                   text=parsed.text)
+            Answer(
+                question_id=question_id,
+                value=parsed.value,
+                option_id=parsed.option_id,
+                text=parsed.text,
+            )
             for question_id, parsed in answers.items()
         ],
     )
@@ -193,7 +197,8 @@ def _response_from_row(
         raise _RowError(
             "org_code",
             f"no organisation at level {' or '.join(survey.levels)} has code {org_code!r}"
-            if org_code else "is empty",
+            if org_code
+            else "is empty",
         )
     submitted_at = _parse_time(record.get("submitted_at", ""), now)
     on_record = _parse_bool(record.get("on_record", ""))

@@ -76,8 +76,13 @@ def _upsert_survey(
     if survey is not None and survey.definition_sha256 == digest:
         return LoadResult(definition.slug, changed=False)
     if survey is None:
-        survey = Survey(slug=definition.slug, title=definition.title, org_levels="",
-                        org_question="", definition_sha256=digest)
+        survey = Survey(
+            slug=definition.slug,
+            title=definition.title,
+            org_levels="",
+            org_question="",
+            definition_sha256=digest,
+        )
     survey.title = definition.title
     survey.description = definition.description.strip()
     survey.anonymous = definition.anonymous
@@ -92,8 +97,9 @@ def _upsert_survey(
 
     themes = {theme.code: theme for theme in survey.themes}
     for position, theme_def in enumerate(definition.themes):
-        theme = themes.get(theme_def.code) or Theme(survey_id=survey.id, code=theme_def.code,
-                                                     title=theme_def.title, position=position)
+        theme = themes.get(theme_def.code) or Theme(
+            survey_id=survey.id, code=theme_def.code, title=theme_def.title, position=position
+        )
         theme.title, theme.domain, theme.position = theme_def.title, theme_def.domain, position
         session.add(theme)
         themes[theme_def.code] = theme
@@ -109,8 +115,9 @@ def _upsert_survey(
             )
     for stale in [q for code, q in questions.items() if code not in wanted]:
         _delete_question(session, stale)
-    for stale_theme in [t for code, t in themes.items()
-                        if code not in {t.code for t in definition.themes}]:
+    for stale_theme in [
+        t for code, t in themes.items() if code not in {t.code for t in definition.themes}
+    ]:
         session.delete(stale_theme)
 
     for position, (section, question_def) in enumerate(definition.questions()):
@@ -121,9 +128,13 @@ def _upsert_survey(
                 f"change from {question.type.value} to {question_def.type}"
             )
         if question is None:
-            question = Question(survey_id=survey.id, code=question_def.code,
-                                type=QuestionType(question_def.type), text=question_def.text,
-                                position=position)
+            question = Question(
+                survey_id=survey.id,
+                code=question_def.code,
+                type=QuestionType(question_def.type),
+                text=question_def.text,
+                position=position,
+            )
         theme_code = definition.theme_of(section, question_def)
         question.type = QuestionType(question_def.type)
         question.text = question_def.text
@@ -135,8 +146,13 @@ def _upsert_survey(
         session.add(question)
         session.flush()
         has_answers = question.id in answered
-        _sync_scale(session, question, definition.scales.get(question_def.scale or "", []),
-                    has_answers, source)
+        _sync_scale(
+            session,
+            question,
+            definition.scales.get(question_def.scale or "", []),
+            has_answers,
+            source,
+        )
         _sync_options(session, question, question_def.options or [], has_answers, source)
         _sync_text_themes(session, question, question_def.text_themes or [])
     session.flush()
@@ -162,8 +178,9 @@ def _delete_question(session: Session, question: Question) -> None:
     session.delete(question)
 
 
-def _sync_scale(session: Session, question: Question, points: list, has_answers: bool,
-                source: str) -> None:
+def _sync_scale(
+    session: Session, question: Question, points: list, has_answers: bool, source: str
+) -> None:
     current = {point.value: point for point in question.scale_points}
     wanted = {point.value: point.label for point in points}
     if has_answers and current and set(current) != set(wanted):
@@ -180,8 +197,9 @@ def _sync_scale(session: Session, question: Question, points: list, has_answers:
         session.add(point)
 
 
-def _sync_options(session: Session, question: Question, options: list, has_answers: bool,
-                  source: str) -> None:
+def _sync_options(
+    session: Session, question: Question, options: list, has_answers: bool, source: str
+) -> None:
     current = {option.code: option for option in question.options}
     wanted = [option.code for option in options]
     for code, option in current.items():
@@ -194,8 +212,8 @@ def _sync_options(session: Session, question: Question, options: list, has_answe
             session.delete(option)
     for position, option_def in enumerate(options):
         option = current.get(option_def.code) or ChoiceOption(
-            question_id=question.id, code=option_def.code, label=option_def.label,
-            position=position)
+            question_id=question.id, code=option_def.code, label=option_def.label, position=position
+        )
         option.label, option.position = option_def.label, position
         session.add(option)
 
@@ -208,8 +226,12 @@ def _sync_text_themes(session: Session, question: Question, text_themes: list) -
             session.delete(theme)
     for position, theme_def in enumerate(text_themes):
         theme = current.get(theme_def.code) or TextTheme(
-            question_id=question.id, code=theme_def.code, label=theme_def.label, patterns="",
-            position=position)
+            question_id=question.id,
+            code=theme_def.code,
+            label=theme_def.label,
+            patterns="",
+            position=position,
+        )
         theme.label = theme_def.label
         theme.patterns = "\n".join(theme_def.patterns)
         theme.position = position
@@ -227,8 +249,12 @@ def list_surveys(session: Session) -> list[dict[str, object]]:
     counts = response_counts(session)
     surveys = session.exec(select(Survey).order_by(Survey.slug)).all()
     return [
-        {"slug": s.slug, "title": s.title, "status": s.status.value,
-         "responses": counts.get(s.id or 0, 0)}
+        {
+            "slug": s.slug,
+            "title": s.title,
+            "status": s.status.value,
+            "responses": counts.get(s.id or 0, 0),
+        }
         for s in surveys
     ]
 
@@ -250,7 +276,9 @@ def survey_as_dict(survey: Survey) -> dict[str, object]:
         if question.type == QuestionType.CHOICE:
             entry["options"] = [{"code": o.code, "label": o.label} for o in question.options]
         if question.type == QuestionType.TEXT:
-            entry["text_themes"] = [{"code": t.code, "label": t.label} for t in question.text_themes]
+            entry["text_themes"] = [
+                {"code": t.code, "label": t.label} for t in question.text_themes
+            ]
         questions.append(entry)
     return {
         "slug": survey.slug,
@@ -261,8 +289,11 @@ def survey_as_dict(survey: Survey) -> dict[str, object]:
         "organisation_levels": survey.levels,
         "asks_on_record": survey.asks_on_record,
         "themes": [
-            {"code": t.code, "title": t.title,
-             "domain": QUALITY_FRAMEWORK_DOMAINS.get(t.domain or "")}
+            {
+                "code": t.code,
+                "title": t.title,
+                "domain": QUALITY_FRAMEWORK_DOMAINS.get(t.domain or ""),
+            }
             for t in survey.themes
         ],
         "questions": questions,

@@ -31,8 +31,12 @@ def _safe_next(target: str | None) -> str:
     """A local path to go on to after sign-in; anything else goes to the reports page."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") \
-                and not target.startswith("//"):
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
             return target
     return url_for("staff.reports")
 
@@ -74,13 +78,19 @@ def reports() -> str:
     session = get_session()
     scopes = scope_organisations(session, current_user)
     surveys = [
-        {**entry, "by_organisation": response_counts_by_organisation(
-            session, entry["slug"], scopes)}
+        {
+            **entry,
+            "by_organisation": response_counts_by_organisation(session, entry["slug"], scopes),
+        }
         for entry in list_surveys(session)
     ]
-    return render_template("staff/reports.html", surveys=surveys, scopes=scopes,
-                           sign_out=SignOutForm(),
-                           min_n=current_app.config["SUPPRESSION_MIN_N"])
+    return render_template(
+        "staff/reports.html",
+        surveys=surveys,
+        scopes=scopes,
+        sign_out=SignOutForm(),
+        min_n=current_app.config["SUPPRESSION_MIN_N"],
+    )
 
 
 def _summary_for_request(slug: str) -> dict:
@@ -90,8 +100,13 @@ def _summary_for_request(slug: str) -> dict:
         abort(404)
     scope = _scope_or_abort(request.args.get("scope"))
     try:
-        return load_summary(session, survey, scope, request.args.get("by") or None,
-                            current_app.config["SUPPRESSION_MIN_N"])
+        return load_summary(
+            session,
+            survey,
+            scope,
+            request.args.get("by") or None,
+            current_app.config["SUPPRESSION_MIN_N"],
+        )
     except ServiceError as exc:
         abort(400, description=str(exc))
 

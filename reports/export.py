@@ -1,0 +1,275 @@
+"""The summary JSON as CSV text and as an XLSX workbook, safe to open in a spreadsheet.
+
+Both are flat views of the dict ``build_summary`` returns: they add no figure of their own and
+withhold what it withholds. Text cells that a spreadsheet would run as a formula are
+neutralised (OWASP's advice on CSV injection); numbers stay numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+#: A text cell starting with one of these is read as a formula by some spreadsheet.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+_PLACE_COLUMNS = ("level", "group_key", "group_label", "responses")
+_ITEM_COLUMNS_BEFORE_COUNTS = ("kind", "code", "label", "theme", "n", "missing")
+_ITEM_COLUMNS_AFTER_COUNTS = (
+    "mean",
+    "sd",
+    "median",
+    "ci95_lower",
+    "ci95_upper",
+    "percent_positive",
+    "percent_positive_ci95_lower",
+    "percent_positive_ci95_upper",
+    "net_agreement",
+    "indicator",
+)
+_THEME_ONLY_COLUMNS = ("alpha", "alpha_ci95_lower", "alpha_ci95_upper")
+_STATUS_COLUMNS = ("suppressed", "flag")
+_THEME_SHEET_COLUMNS = (
+    *_PLACE_COLUMNS,
+    "code",
+    "label",
+    "n",
+    "mean",
+    "sd",
+    "ci95_lower",
+    "ci95_upper",
+    *_THEME_ONLY_COLUMNS,
+    *_STATUS_COLUMNS,
+)
+_GROUP_COLUMNS = ("key", "label", "responses", "suppressed")
+_COMPARISON_COLUMNS = (
+    "item",
+    "test",
+    "groups_compared",
+    "statistic",
+    "p",
+    "p_adjusted",
+    "effect_size",
+)
+_FREE_TEXT_COLUMNS = (
+    "question",
+    "answered",
+    "code",
+    "label",
+    "mentions",
+    "of",
+    "percent",
+    "suppressed",
+)
+
+
+def neutralise(value: Any) -> Any:
+    """Return ``value`` safe for a spreadsheet cell: text starting = + - @ tab or CR gets a
+    leading single quote so it is shown, never evaluated. Other values are returned as they are.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def _split(interval: Sequence[float] | None) -> tuple[float | None, float | None]:
+    return (None, None) if interval is None else (interval[0], interval[1])
+
+
+def _scale_points(summary: Mapping[str, Any]) -> int:
+    """The widest scale with published counts: one count column per scale value."""
+    tables = [item["counts"] for item in summary["items"]]
+    for group in summary["groups"]:
+        tables.extend(item["counts"] for item in group["items"])
+    return max((len(table) for table in tables if table is not None), default=0)
+
+
+def _places(summary: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], Mapping[str, Any]]]:
+    """The scope, then each group: its place columns and its summary (``items``, ``themes``)."""
+    scope = summary["scope"] or {}
+    yield (
+        {
+            "level": "scope",
+            "group_key": scope.get("code"),
+            "group_label": scope.get("name"),
+            "responses": summary["responses"],
+        },
+        summary,
+    )
+    for group in summary["groups"]:
+        place = {
+            "level": "group",
+            "group_key": group["key"],
+            "group_label": group["label"],
+            "responses": group["responses"],
+        }
+        if group["suppressed"]:
+            # A withheld group has no rows in the JSON; here it gets one empty row per
+            # item and theme so every (place, item) pair of the table exists.
+            yield place, _withheld_group(summary)
+        else:
+            yield place, group
+
+
+def _withheld_group(summary: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "items": [
+            {"code": item["code"], "text": item["text"], "theme": item["theme"], "suppressed": True}
+            for item in summary["items"]
+        ],
+        "themes": [
+            {"code": theme["code"], "title": theme["title"], "suppressed": True}
+            for theme in summary["themes"]
+        ],
+    }
+
+
+def _item_row(place: dict[str, Any], item: Mapping[str, Any], points: int) -> dict[str, Any]:
+    ci_low, ci_high = _split(item.get("ci95"))
+    pp_low, pp_high = _split(item.get("percent_positive_ci95"))
+    counts = item.get("counts") or {}
+    row = {
+        **place,
+        "kind": "item",
+        "code": item["code"],
+        "label": item["text"],
+        "theme": item["theme"],
+        "n": item.get("n"),
+        "missing": item.get("missing"),
+    }
+    row.update({f"count_{value}": counts.get(str(value)) for value in range(1, points + 1)})
+    row.update(
+        {
+            "mean": item.get("mean"),
+            "sd": item.get("sd"),
+            "median": item.get("median"),
+            "ci95_lower": ci_low,
+            "ci95_upper": ci_high,
+            "percent_positive": item.get("percent_positive"),
+            "percent_positive_ci95_lower": pp_low,
+            "percent_positive_ci95_upper": pp_high,
+            "net_agreement": item.get("net_agreement"),
+            "indicator": item.get("indicator"),
+            "suppressed": item["suppressed"],
+            "flag": item.get("flag"),
+        }
+    )
+    return row
+
+
+def _theme_row(place: dict[str, Any], theme: Mapping[str, Any]) -> dict[str, Any]:
+    ci_low, ci_high = _split(theme.get("ci95"))
+    alpha_low, alpha_high = _split(theme.get("alpha_ci95"))
+    return {
+        **place,
+        "kind": "theme",
+        "code": theme["code"],
+        "label": theme["title"],
+        "n": theme.get("n"),
+        "mean": theme.get("mean"),
+        "sd": theme.get("sd"),
+        "ci95_lower": ci_low,
+        "ci95_upper": ci_high,
+        "alpha": theme.get("alpha"),
+        "alpha_ci95_lower": alpha_low,
+        "alpha_ci95_upper": alpha_high,
+        "suppressed": theme["suppressed"],
+        "flag": theme.get("flag"),
+    }
+
+
+def _item_columns(points: int) -> tuple[str, ...]:
+    return (
+        *_PLACE_COLUMNS,
+        *_ITEM_COLUMNS_BEFORE_COUNTS,
+        *(f"count_{value}" for value in range(1, points + 1)),
+        *_ITEM_COLUMNS_AFTER_COUNTS,
+    )
+
+
+def _item_rows(summary: Mapping[str, Any], points: int) -> list[dict[str, Any]]:
+    return [
+        _item_row(place, item, points) for place, cell in _places(summary) for item in cell["items"]
+    ]
+
+
+def _theme_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [
+        _theme_row(place, theme) for place, cell in _places(summary) for theme in cell["themes"]
+    ]
+
+
+def _csv_text(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        # As in the JSON, so a reader of both sees one spelling.
+        return "true" if value else "false"
+    return neutralise(value)
+
+
+def summary_to_csv(summary: Mapping[str, Any]) -> str:
+    """Return the summary's items and themes as one CSV table (text, with a header row).
+
+    One row per (scope or group) x (item or theme): ``level`` is ``scope`` or ``group``,
+    ``kind`` is ``item`` or ``theme``; columns that do not apply (alpha for an item, counts for
+    a theme) and withheld figures are empty. A withheld group has a row per item and theme with
+    only its place, the item or theme and ``suppressed``. There is one ``count_v`` column per
+    value of the widest scale with published counts. Booleans are ``true``/``false``.
+    """
+    points = _scale_points(summary)
+    columns = (*_item_columns(points), *_THEME_ONLY_COLUMNS, *_STATUS_COLUMNS)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
+    writer.writeheader()
+    for row in (*_item_rows(summary, points), *_theme_rows(summary)):
+        writer.writerow({column: _csv_text(row.get(column)) for column in columns})
+    return buffer.getvalue()
+
+
+def _xlsx_value(value: Any) -> Any:
+    if isinstance(value, str):
+        # openpyxl refuses control characters Excel cannot store; they carry no meaning here.
+        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
+    return value
+
+
+def _write_sheet(
+    workbook: Workbook, title: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    sheet = workbook.create_sheet(title)
+    sheet.append(list(columns))
+    for row in rows:
+        sheet.append([_xlsx_value(row.get(column)) for column in columns])
+
+
+def summary_to_xlsx(summary: Mapping[str, Any]) -> bytes:
+    """Return the summary as an XLSX workbook (bytes) with sheets Items, Themes, Groups,
+    Comparisons and Free text, each with a header row.
+
+    Numbers are numeric cells (openpyxl stores 16 significant digits, Excel shows 15),
+    booleans boolean cells, withheld figures empty cells.
+    """
+    points = _scale_points(summary)
+    workbook = Workbook(write_only=True)
+    item_columns = (*_item_columns(points), *_STATUS_COLUMNS)
+    item_rows = _item_rows(summary, points)
+    _write_sheet(workbook, "Items", item_columns, item_rows)
+    _write_sheet(workbook, "Themes", _THEME_SHEET_COLUMNS, _theme_rows(summary))
+    _write_sheet(workbook, "Groups", _GROUP_COLUMNS, summary["groups"])
+    _write_sheet(workbook, "Comparisons", _COMPARISON_COLUMNS, summary["comparisons"])
+    free_text_rows = [
+        {"question": question["question"], "answered": question["answered"], **theme}
+        for question in summary["free_text"]
+        # A question without a codebook still shows how many answered it.
+        for theme in question["themes"] or [{}]
+    ]
+    _write_sheet(workbook, "Free text", _FREE_TEXT_COLUMNS, free_text_rows)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

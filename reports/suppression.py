@@ -1,0 +1,62 @@
+"""Small-cell suppression: which figures are withheld so no one can be identified.
+
+Primary suppression withholds any figure computed from fewer than k answers. Secondary
+suppression stops a withheld group figure being recovered by subtracting the published group
+figures from the published scope figure. Every function here is pure: dicts of counts in, sets
+of group keys out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+
+
+def check_min_n(min_n: int) -> int:
+    """Return ``min_n`` (the minimum cell size k) after refusing (ValueError) values below 1."""
+    if isinstance(min_n, bool) or not isinstance(min_n, int) or min_n < 1:
+        raise ValueError(f"the minimum cell size must be an integer >= 1, got {min_n!r}")
+    return min_n
+
+
+def is_suppressed(answers: int, min_n: int) -> bool:
+    """Return True when a figure computed from ``answers`` answers must be withheld (< k)."""
+    return answers < check_min_n(min_n)
+
+
+def suppressed_groups(responses: Mapping[str, int], min_n: int) -> frozenset[str]:
+    """Return the keys of groups whose responses number fewer than k.
+
+    Such a group is published as its key, label and ``suppressed`` flag only, and counts as
+    suppressed for every item and theme.
+    """
+    check_min_n(min_n)
+    return frozenset(key for key, count in responses.items() if count < min_n)
+
+
+def suppress_cells(
+    answers: Mapping[str, int],
+    min_n: int,
+    *,
+    scope_published: bool,
+    always_suppressed: Set[str] = frozenset(),
+) -> frozenset[str]:
+    """Return the groups whose figure for one item (or theme) is withheld in one breakdown.
+
+    ``answers`` maps every group key of the breakdown to its number of answers for the item
+    (its n). Primary: a group with fewer than k answers, or listed in ``always_suppressed``
+    (groups with fewer than k responses), is withheld. Secondary: when exactly one group is
+    withheld and the scope's figure is published, the unsuppressed group with the fewest
+    answers (ties: the first key in string order) is withheld too. When no other group
+    exists there is nothing to withhold. One pass, as the spec defines it. Refuses
+    (ValueError) an ``always_suppressed`` key not in ``answers`` and ``min_n < 1``.
+    """
+    check_min_n(min_n)
+    unknown = set(always_suppressed) - set(answers)
+    if unknown:
+        raise ValueError(f"always-suppressed groups missing from answers: {sorted(unknown)}")
+    withheld = {key for key, count in answers.items() if count < min_n or key in always_suppressed}
+    if len(withheld) == 1 and scope_published:
+        candidates = [(count, key) for key, count in answers.items() if key not in withheld]
+        if candidates:
+            withheld.add(min(candidates)[1])
+    return frozenset(withheld)

@@ -1,0 +1,153 @@
+"""Staff pages: sign-in, the reports page, the PDF and the API, and who may see what."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from pypdf import PdfReader
+from sqlmodel import Session
+
+from survey_app.services.responses import import_responses
+from tests.conftest import csrf_token
+
+LEAD = "lead@example.nhs.uk"
+ADMIN = "admin@example.nhs.uk"
+
+
+@pytest.fixture
+def placement_data(db_session: Session, surveys: Any, hubs: Any) -> None:
+    """Seven responses in East Kent, six in West Kent, three in West Sussex."""
+    rows = (
+        ["P-EK1,gp-trainee,postgraduate,4,4"] * 4
+        + ["P-EK2,pharmacist,experienced,2,3"] * 3
+        + ["P-WK1,medical-student,pre-registration,5,5"] * 6
+        + ["P-SX1,paramedic,experienced,1,2"] * 3
+    )
+    text = "org_code,profession,stage,sup_named,overall\n" + "\n".join(rows) + "\n"
+    import_responses(db_session, surveys["placement-quality"], text, "seed.csv", 5000)
+
+
+@pytest.fixture
+def lead(make_user: Callable[..., Any], hubs: Any) -> Any:
+    return make_user(LEAD, "lead", ("H-EK",))
+
+
+@pytest.fixture
+def admin(make_user: Callable[..., Any], hubs: Any) -> Any:
+    return make_user(ADMIN, "admin", ())
+
+
+def test_sign_in_and_out(client: FlaskClient, lead: Any, sign_in: Callable[..., Any]) -> None:
+    response = sign_in(LEAD)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/reports")
+    page = client.get("/reports")
+    assert page.status_code == 200 and LEAD in page.text
+    signed_out = client.post("/logout", data={"csrf_token": csrf_token(page.text)})
+    assert signed_out.status_code == 303
+    assert client.get("/reports").status_code == 302  # back to the sign-in page
+
+
+@pytest.mark.parametrize("password", ["wrong password entirely", ""])
+def test_failed_sign_in_gives_one_generic_message(
+    client: FlaskClient, lead: Any, sign_in: Callable[..., Any], password: str
+) -> None:
+    response = sign_in(LEAD, password)
+    assert response.status_code == 400
+    if password:
+        assert "The email address or password is not right" in response.text
+    unknown = sign_in("nobody@example.nhs.uk", "wrong password entirely")
+    assert "The email address or password is not right" in unknown.text
+    assert client.get("/reports").status_code == 302
+
+
+def test_sign_in_does_not_redirect_off_site(client: FlaskClient, lead: Any) -> None:
+    page = client.get("/login")
+    response = client.post(
+        "/login?next=https://evil.example/",
+        data={
+            "email": LEAD,
+            "password": "correct horse battery staple",
+            "csrf_token": csrf_token(page.text),
+        },
+    )
+    assert response.headers["Location"].endswith("/reports")
+
+
+@pytest.mark.parametrize(
+    "path", ["/reports", "/reports/placement-quality.pdf", "/api/surveys/placement-quality/summary"]
+)
+def test_anonymous_visitor_is_sent_to_sign_in(client: FlaskClient, surveys: Any, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_reports_page_shows_counts_within_the_leads_scope(
+    client: FlaskClient, lead: Any, placement_data: None, sign_in: Callable[..., Any]
+) -> None:
+    sign_in(LEAD)
+    page = client.get("/reports").text
+    assert "East Kent Training Hub" in page
+    assert "Canterbury PCN" in page  # lead of a hub: counts by PCN
+    assert "West Kent" not in page and "Sussex" not in page
+
+
+def test_lead_cannot_reach_another_organisations_data(
+    client: FlaskClient, lead: Any, placement_data: None, sign_in: Callable[..., Any]
+) -> None:
+    sign_in(LEAD)
+    for code in ("H-WK", "P-WK1", "QKS", "H-SX", "Y59"):
+        api = client.get(f"/api/surveys/placement-quality/summary?scope={code}")
+        assert api.status_code in (403, 404), code
+        assert b"responses" not in api.data
+        pdf = client.get(f"/reports/placement-quality.pdf?scope={code}")
+        assert pdf.status_code in (403, 404), code
+        assert not pdf.data.startswith(b"%PDF")
+    assert client.get("/api/surveys/placement-quality/summary?scope=NOPE").status_code == 404
+
+
+def test_lead_gets_their_own_scope_by_default(
+    client: FlaskClient, lead: Any, placement_data: None, sign_in: Callable[..., Any]
+) -> None:
+    sign_in(LEAD)
+    summary = client.get("/api/surveys/placement-quality/summary").get_json()
+    assert summary["scope"]["code"] == "H-EK"
+    assert summary["responses"] == 7
+    below = client.get("/api/surveys/placement-quality/summary?scope=P-EK1").get_json()
+    assert below["responses"] == 4
+
+
+def test_admin_sees_england(
+    client: FlaskClient, admin: Any, placement_data: None, sign_in: Callable[..., Any]
+) -> None:
+    sign_in(ADMIN)
+    summary = client.get("/api/surveys/placement-quality/summary").get_json()
+    assert summary["scope"] is None and summary["responses"] == 16
+    by_hub = client.get("/api/surveys/placement-quality/summary?by=hub").get_json()
+    assert [group["key"] for group in by_hub["groups"]] == ["H-EK", "H-SX", "H-WK"]
+    sussex = next(group for group in by_hub["groups"] if group["key"] == "H-SX")
+    assert sussex["suppressed"] is True and sussex["responses"] is None
+    bad = client.get("/api/surveys/placement-quality/summary?by=shoe")
+    assert bad.status_code == 400
+
+
+def test_pdf_report_has_title_scope_count_and_statement_table(
+    client: FlaskClient, lead: Any, placement_data: None, sign_in: Callable[..., Any]
+) -> None:
+    sign_in(LEAD)
+    response = client.get("/reports/placement-quality.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    text = " ".join(text.split())
+    assert "Primary care placement quality survey" in text
+    assert "East Kent Training Hub" in text
+    assert "7 responses" in text
+    # sup_named: four 4s and three 2s -> n 7, mean 22/7.
+    assert "I had a named supervisor for the whole placement." in text
+    assert f"7 {22 / 7:.2f}" in text
+    # Statements answered by nobody are withheld, not shown as zero.
+    assert "Fewer than 5 answers: not shown" in text
