@@ -21,9 +21,11 @@ instance/secret_key:
 	chmod 600 $@
 
 ## run: install, create and fill the database on first use, serve on http://127.0.0.1:5000
+## (development mode only relaxes the Secure cookie flag, so sign-in works over plain http)
 run: $(STAMP) instance/secret_key
 	SECRET_KEY=$$(cat instance/secret_key) $(BIN)/survey-app setup-demo
-	SECRET_KEY=$$(cat instance/secret_key) $(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+	SURVEY_APP_ENV=development SECRET_KEY=$$(cat instance/secret_key) \
+		$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
 
 ## test: install with the dev extra and run the whole suite
 test: $(STAMP)

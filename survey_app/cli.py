@@ -287,21 +287,21 @@ def demo() -> None:
 @_fails_cleanly
 def setup_demo() -> None:
     """What `make run` does before serving: schema, and the demo on an empty database."""
-    from survey_app.services.demo import DEMO_USERS, build_demo, database_is_empty
+    from survey_app.services.demo import DEMO_USERS, build_demo, database_is_empty, login_lines
 
     create_schema(get_engine())
     session = get_session()
     if database_is_empty(session):
-        for line in build_demo(session).lines():
-            click.echo(line)
+        lines = build_demo(session).lines()
     else:
-        click.echo("The database already holds data; the demo was not rebuilt.")
-    issued = _demo_invitation(session)
-    click.echo("")
-    click.echo("Demo sign-ins (http://127.0.0.1:5000/login):")
-    for email, password, role, scope in DEMO_USERS:
-        click.echo(f"  {role:<6} {email:<22} password: {password}   ({scope})")
+        lines = [
+            "The database already holds data; the demo was not rebuilt.",
+            *login_lines(DEMO_USERS),
+        ]
+    for line in lines:
+        click.echo(line)
     click.echo("Placement survey (open link): http://127.0.0.1:5000/s/placement-quality")
+    issued = _demo_invitation(session)
     if issued:
         click.echo(f"ICB leader survey, a fresh single-use invitation: {issued}")
 

@@ -424,3 +424,25 @@ def test_report_summary_and_pdf(runner: FlaskCliRunner, hubs: Any, tmp_path: Pat
     assert pdf.read_bytes().startswith(b"%PDF")
     bad = run(runner, "report", "summary", "placement-quality", "--by", "shoe", "--format", "json")
     assert bad.exit_code != 0 and "'shoe' is neither a level" in bad.output
+
+
+def test_demo_builds_once_and_prints_the_logins(runner: FlaskCliRunner) -> None:
+    result = run(runner, "demo")
+    assert result.exit_code == 0, result.output
+    assert "admin@demo.example" in result.output and "lead@demo.example" in result.output
+    listing = json.loads(run(runner, "surveys", "list", "--format", "json").output)
+    assert {e["slug"]: e["status"] for e in listing} == {
+        "placement-quality": "open",
+        "icb-leaders": "open",
+    }
+    again = run(runner, "demo")
+    assert again.exit_code != 0 and "empty database" in again.output
+
+
+def test_setup_demo_builds_then_keeps_the_data(runner: FlaskCliRunner) -> None:
+    first = run(runner, "setup-demo")
+    assert first.exit_code == 0, first.output
+    assert "Demo data built" in first.output and "/s/icb-leaders/" in first.output
+    second = run(runner, "setup-demo")
+    assert second.exit_code == 0 and "not rebuilt" in second.output
+    assert second.output.count("lead@demo.example") == 1

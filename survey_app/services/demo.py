@@ -92,12 +92,19 @@ class DemoSummary:
         )
         lines = ["Demo data built.", f"  Organisations: {organisations}"]
         lines += [f"  {slug}: {count:,} responses" for slug, count in self.responses.items()]
-        lines.append("Demo sign-ins (the passwords are public: never put real data here):")
-        lines += [
+        return lines + login_lines(self.users)
+
+
+def login_lines(users: Sequence[DemoLogin]) -> list[str]:
+    """The demo sign-ins as lines of text for the command line."""
+    return [
+        "Demo sign-ins at http://127.0.0.1:5000/login (the passwords are public: never put "
+        "real data here):",
+        *(
             f"  {login.role.value:<6} {login.email:<20} password {login.password}  ({login.scope})"
-            for login in self.users
-        ]
-        return lines
+            for login in users
+        ),
+    ]
 
 
 def database_is_empty(session: Session) -> bool:
