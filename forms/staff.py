@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from sqlmodel import Session
 from wtforms import EmailField, PasswordField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
+
+from survey_app.models import OrgLevel, QuestionType, Survey, User
+from survey_app.services.access import reportable_organisations
 
 
 class LoginForm(FlaskForm):
@@ -21,11 +26,34 @@ class SignOutForm(FlaskForm):
 
 
 class ReportForm(FlaskForm):
-    """Which report: survey, scope and grouping (choices set per user by the view)."""
+    """Which report: scope and grouping (choices set per user by `report_form`)."""
 
     class Meta:
         csrf = False  # a GET form that changes nothing
 
-    survey = SelectField("Survey", validate_choice=True)
-    scope = SelectField("Scope", validate_choice=True)
-    by = SelectField("Compare by", validate_choice=True)
+    scope = SelectField("Organisation", validate_choice=False)
+    by = SelectField("Compare groups by", validate_choice=False)
+
+
+def report_form(session: Session, user: User, survey: Survey, summary: dict) -> ReportForm:
+    """The report form for `user`, offering the organisations they may see (down to PCNs) and
+    the groupings of the survey, with the current report's choices selected."""
+    form = ReportForm(formdata=None)
+    scopes = [
+        SelectChoice(org.code, f"{org.name} ({org.level.label.lower()})")
+        for org in reportable_organisations(session, user)
+    ]
+    if user.is_admin:
+        scopes.insert(0, SelectChoice("", "England"))
+    form.scope.choices = scopes
+    form.scope.data = summary["scope"]["code"] if summary["scope"] else ""
+    groupings = [SelectChoice("", "No comparison")]
+    groupings += [SelectChoice(level.value, f"{level.label}") for level in OrgLevel]
+    groupings += [
+        SelectChoice(q.code, f"Answer to: {q.text}")
+        for q in survey.questions
+        if q.type == QuestionType.CHOICE
+    ]
+    form.by.choices = groupings
+    form.by.data = summary["by"] or ""
+    return form

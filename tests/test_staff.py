@@ -151,3 +151,32 @@ def test_pdf_report_has_title_scope_count_and_statement_table(
     assert f"7 {22 / 7:.2f}" in text
     # Statements answered by nobody are withheld, not shown as zero.
     assert "Fewer than 5 answers: not shown" in text
+
+
+def test_report_page_shows_the_summary_numbers_and_downloads(
+    client: FlaskClient, admin: Any, placement_data: None, sign_in: Callable[..., Any]
+) -> None:
+    sign_in(ADMIN)
+    page = client.get("/reports/placement-quality?scope=QKS&by=hub")
+    assert page.status_code == 200
+    api = client.get("/api/surveys/placement-quality/summary?scope=QKS&by=hub").get_json()
+    named = next(item for item in api["items"] if item["code"] == "sup_named")
+    assert f"{named['mean']:.2f}" in page.text
+    assert "East Kent Training Hub" in page.text and "West Kent Training Hub" in page.text
+    csv_download = client.get("/reports/placement-quality.csv?scope=QKS&by=hub")
+    assert csv_download.status_code == 200 and csv_download.mimetype == "text/csv"
+    assert "sup_named" in csv_download.text
+    xlsx = client.get("/reports/placement-quality.xlsx?scope=QKS")
+    assert xlsx.status_code == 200 and xlsx.data.startswith(b"PK")
+    assert "Sign out" in page.text
+
+
+def test_lead_report_form_offers_only_their_organisations(
+    client: FlaskClient, lead: Any, placement_data: None, sign_in: Callable[..., Any]
+) -> None:
+    sign_in(LEAD)
+    page = client.get("/reports/placement-quality")
+    assert page.status_code == 200
+    assert 'value="H-EK"' in page.text and 'value="N-EK1"' in page.text
+    assert 'value="H-WK"' not in page.text and 'value="QKS"' not in page.text
+    assert client.get("/reports/placement-quality.csv?scope=H-WK").status_code == 403

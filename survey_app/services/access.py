@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlalchemy import false, or_
+from sqlmodel import Session, col, select
 
-from survey_app.models import Organisation, User
+from survey_app.models import Organisation, OrgLevel, User
 from survey_app.services import ServiceError
-from survey_app.services.organisations import is_within, organisation_by_code
+from survey_app.services.organisations import is_within, organisation_by_code, within
 from survey_app.services.users import scope_organisations
 
 
@@ -38,3 +39,15 @@ def report_scope(session: Session, user: User, code: str | None) -> Organisation
     if not user.is_admin and not is_within(organisation, own):
         raise ScopeNotAllowed(f"scope: {code} is outside what you may see")
     return organisation
+
+
+def reportable_organisations(session: Session, user: User) -> list[Organisation]:
+    """The organisations `user` may report on, above practice level, widest first then by
+    name: everything for an admin, a lead's scopes and what lies under them."""
+    levels = [OrgLevel.REGION, OrgLevel.ICB, OrgLevel.HUB, OrgLevel.PCN]
+    statement = select(Organisation).where(col(Organisation.level).in_(levels))
+    if not user.is_admin:
+        own = scope_organisations(session, user)
+        statement = statement.where(or_(*(within(scope) for scope in own)) if own else false())
+    found = session.exec(statement).all()
+    return sorted(found, key=lambda org: (org.level.rank, org.name))

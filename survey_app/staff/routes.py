@@ -9,8 +9,9 @@ from flask import session as cookie_session
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response as HttpResponse
 
-from forms.staff import LoginForm, SignOutForm
+from forms.staff import LoginForm, SignOutForm, report_form
 from reports.data import load_summary
+from reports.export import summary_to_csv, summary_to_xlsx
 from reports.pdf import render_report_pdf
 from survey_app import __version__
 from survey_app.auth import staff_required
@@ -25,6 +26,13 @@ from survey_app.services.users import authenticate, scope_organisations
 from survey_app.staff import bp
 
 SIGN_IN_FAILED = "The email address or password is not right"
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.app_context_processor
+def _sign_out_form() -> dict[str, object]:
+    """Every page a signed-in user sees offers sign-out, a POST with its CSRF token."""
+    return {"sign_out_form": SignOutForm() if current_user.is_authenticated else None}
 
 
 def _safe_next(target: str | None) -> str:
@@ -88,7 +96,6 @@ def reports() -> str:
         "staff/reports.html",
         surveys=surveys,
         scopes=scopes,
-        sign_out=SignOutForm(),
         min_n=current_app.config["SUPPRESSION_MIN_N"],
     )
 
@@ -111,15 +118,64 @@ def _summary_for_request(slug: str) -> dict:
         abort(400, description=str(exc))
 
 
+@bp.get("/reports/<slug>")
+@staff_required(Role.ADMIN, Role.LEAD)
+def report_view(slug: str) -> str:
+    summary = _summary_for_request(slug)
+    session = get_session()
+    survey = survey_by_slug(session, slug)
+    form = report_form(session, current_user, survey, summary)
+    return render_template(
+        "staff/report.html",
+        summary=summary,
+        form=form,
+        query=_report_query(summary),
+        question_texts={question.code: question.text for question in survey.questions},
+    )
+
+
+def _report_query(summary: dict) -> dict[str, str]:
+    """The scope and grouping of `summary` as query parameters for its downloads."""
+    query = {}
+    if summary["scope"]:
+        query["scope"] = summary["scope"]["code"]
+    if summary["by"]:
+        query["by"] = summary["by"]
+    return query
+
+
+def _download(
+    content: str | bytes, mimetype: str, slug: str, summary: dict, extension: str
+) -> HttpResponse:
+    scope = summary["scope"]["code"] if summary["scope"] else "england"
+    by = f"-by-{summary['by']}" if summary["by"] else ""
+    response = current_app.response_class(content, mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{slug}-{scope}{by}.{extension}"'
+    )
+    return response
+
+
+@bp.get("/reports/<slug>.csv")
+@staff_required(Role.ADMIN, Role.LEAD)
+def report_csv(slug: str) -> HttpResponse:
+    summary = _summary_for_request(slug)
+    return _download(summary_to_csv(summary), "text/csv", slug, summary, "csv")
+
+
+@bp.get("/reports/<slug>.xlsx")
+@staff_required(Role.ADMIN, Role.LEAD)
+def report_xlsx(slug: str) -> HttpResponse:
+    summary = _summary_for_request(slug)
+    return _download(summary_to_xlsx(summary), XLSX_MIMETYPE, slug, summary, "xlsx")
+
+
 @bp.get("/reports/<slug>.pdf")
 @staff_required(Role.ADMIN, Role.LEAD)
 def report_pdf(slug: str) -> HttpResponse:
     summary = _summary_for_request(slug)
     pdf = render_report_pdf(summary, utcnow(), __version__)
-    scope = summary["scope"]["code"] if summary["scope"] else "england"
-    response = current_app.response_class(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{slug}-{scope}.pdf"'
-    return response
+    return _download(pdf, "application/pdf", slug, summary, "pdf")
 
 
 @bp.get("/api/surveys/<slug>/summary")
