@@ -17,8 +17,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from survey_app.db import create_schema, get_engine, get_session
+from survey_app.db import get_engine, get_session
 from survey_app.definitions import DefinitionError, shipped_definition_paths
+from survey_app.migrations.runner import upgrade
 from survey_app.models import InvalidTransition, Role
 from survey_app.services import ServiceError
 from survey_app.services import invitations as invitation_service
@@ -66,8 +67,9 @@ def db_group() -> None:
 @db_group.command("init")
 @with_appcontext
 def db_init() -> None:
-    """Create the schema (tables that do not exist yet)."""
-    create_schema(get_engine())
+    """Create the schema on an empty database, or bring an existing one up to the newest
+    migration."""
+    upgrade(get_engine())
     click.echo("database schema is up to date")
 
 
@@ -276,7 +278,7 @@ def demo() -> None:
     """Fill an empty database with realistic demo data; prints the demo logins."""
     from survey_app.services.demo import build_demo
 
-    create_schema(get_engine())
+    upgrade(get_engine())
     summary = build_demo(get_session())
     for line in summary.lines():
         click.echo(line)
@@ -289,7 +291,7 @@ def setup_demo() -> None:
     """What `make run` does before serving: schema, and the demo on an empty database."""
     from survey_app.services.demo import DEMO_USERS, build_demo, database_is_empty, login_lines
 
-    create_schema(get_engine())
+    upgrade(get_engine())
     session = get_session()
     if database_is_empty(session):
         lines = build_demo(session).lines()

@@ -56,6 +56,9 @@ class Config:
         self.SESSION_COOKIE_SAMESITE: str = "Lax"
         self.SESSION_COOKIE_SECURE: bool = not self.DEVELOPMENT
         self.REMEMBER_COOKIE_HTTPONLY: bool = True
+        self.RATELIMIT_ENABLED: bool = os.environ.get("RATELIMIT_ENABLED", "true") != "false"
+        self.RATELIMIT_STORAGE_URI: str = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_HEADERS_ENABLED: bool = True
         #: The address invitation links start with, e.g. https://survey.example.nhs.uk
         self.PUBLIC_URL: str = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
 
@@ -83,3 +86,5 @@ class TestConfig(Config):
         self.TESTING = True
         self.SESSION_COOKIE_SECURE = False
         self.SUPPRESSION_MIN_N = 5
+        # The tests that check rate limits turn them on for themselves.
+        self.RATELIMIT_ENABLED = False

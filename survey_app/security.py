@@ -2,10 +2,38 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, render_template, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 csrf = CSRFProtect()
+#: Counts live in RATELIMIT_STORAGE_URI: memory:// per process by default; set redis://... when
+#: several processes serve, so that they share one count.
+limiter = Limiter(key_func=get_remote_address)
+
+#: Failed sign-ins allowed per address, and per account whatever the address.
+SIGN_IN_LIMIT_PER_ADDRESS = "10 per minute"
+SIGN_IN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+#: Unknown or used invitation links tried per address: guessing tokens is hopeless (256 bits),
+#: and this keeps anyone from trying.
+TOKEN_LIMIT_PER_ADDRESS = "30 per minute"
+
+
+def sign_in_account() -> str:
+    """The rate-limit key of a sign-in attempt: the account it names."""
+    return "account:" + (request.form.get("email") or "").strip().lower()
+
+
+def failed_sign_in(response: Response) -> bool:
+    """Only failed attempts count towards the sign-in limits."""
+    return response.status_code != 303
+
+
+def failed_token(response: Response) -> bool:
+    """Only links that lead nowhere (404, 410) count towards the token limit."""
+    return response.status_code in (404, 410)
+
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -34,7 +62,13 @@ def _csrf_failed(error: CSRFError) -> tuple[str, int]:
     return render_template("errors/csrf.html", reason=error.description), 400
 
 
+def _too_many_requests(_error: RateLimitExceeded) -> tuple[str, int]:
+    return render_template("errors/too_many.html"), 429
+
+
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
+    limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _too_many_requests)
     app.after_request(_add_security_headers)
     app.register_error_handler(CSRFError, _csrf_failed)

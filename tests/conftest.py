@@ -105,6 +105,21 @@ def surveys(db_session: Session) -> dict[str, Survey]:
 
 
 @pytest.fixture
+def limited_client(database_url: str, app: Flask) -> Iterator[FlaskClient]:
+    """A client of a second app on the same database with rate limits on (the suite's apps
+    have them off), counting from zero."""
+    from survey_app.security import limiter
+
+    config = TestConfig(database_url)
+    config.RATELIMIT_ENABLED = True
+    limited = create_app(config)
+    limiter.reset()
+    yield limited.test_client()
+    limiter.reset()
+    limited.extensions["survey_app.engine"].dispose()
+
+
+@pytest.fixture
 def make_orgs(
     db_session: Session, surveys: dict[str, Survey]
 ) -> Callable[..., dict[str, Organisation]]:

@@ -446,3 +446,28 @@ def test_setup_demo_builds_then_keeps_the_data(runner: FlaskCliRunner) -> None:
     second = run(runner, "setup-demo")
     assert second.exit_code == 0 and "not rebuilt" in second.output
     assert second.output.count("lead@demo.example") == 1
+
+
+def test_db_init_migrations_give_exactly_the_models_schema(app: Any) -> None:
+    """Migrating an empty database gives the schema the models describe, nothing more or less."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from survey_app.db import create_db_engine
+    from survey_app.migrations.runner import upgrade
+
+    engine = create_db_engine(app.config["DATABASE_URL"])
+    SQLModel.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        if connection.dialect.name == "postgresql":
+            for enum in ("orglevel", "surveystatus", "questiontype", "role"):
+                connection.exec_driver_sql(f"DROP TYPE IF EXISTS {enum}")
+    upgrade(engine)
+    upgrade(engine)  # idempotent
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, SQLModel.metadata)
+    engine.dispose()
+    assert differences == []

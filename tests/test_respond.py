@@ -275,3 +275,13 @@ def test_pages_carry_security_headers(client: FlaskClient, surveys: Any) -> None
 
 def _unused(_: Callable[..., Any]) -> None:  # pragma: no cover
     pass
+
+
+def test_guessing_invitation_links_is_rate_limited(
+    surveys: Any, limited_client: FlaskClient
+) -> None:
+    statuses = [
+        limited_client.get(f"/s/icb-leaders/{'guess' * 5}{i:04d}").status_code for i in range(32)
+    ]
+    assert statuses[:30] == [404] * 30
+    assert statuses[30:] == [429, 429]

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from sqlmodel import Session
 
 from survey_app.services.responses import import_responses
-from tests.conftest import csrf_token
+from tests.conftest import STAFF_PASSWORD, csrf_token
 
 LEAD = "lead@example.nhs.uk"
 ADMIN = "admin@example.nhs.uk"
@@ -180,3 +180,22 @@ def test_lead_report_form_offers_only_their_organisations(
     assert 'value="H-EK"' in page.text and 'value="N-EK1"' in page.text
     assert 'value="H-WK"' not in page.text and 'value="QKS"' not in page.text
     assert client.get("/reports/placement-quality.csv?scope=H-WK").status_code == 403
+
+
+def test_failed_sign_ins_are_rate_limited_per_account(
+    lead: Any, limited_client: FlaskClient
+) -> None:
+    token = csrf_token(limited_client.get("/login").text)
+    statuses = [
+        limited_client.post(
+            "/login", data={"email": LEAD, "password": f"wrong guess {i}", "csrf_token": token}
+        ).status_code
+        for i in range(12)
+    ]
+    assert statuses[:10] == [400] * 10
+    assert statuses[10:] == [429, 429]
+    # Even the right password is refused until the window passes.
+    right = limited_client.post(
+        "/login", data={"email": LEAD, "password": STAFF_PASSWORD, "csrf_token": token}
+    )
+    assert right.status_code == 429 and "Too many attempts" in right.text

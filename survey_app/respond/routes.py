@@ -10,7 +10,7 @@ from forms.respondent import build_response_form
 from survey_app.db import get_session
 from survey_app.models import Invitation, Organisation, Survey, SurveyStatus
 from survey_app.respond import bp
-from survey_app.security import csrf
+from survey_app.security import TOKEN_LIMIT_PER_ADDRESS, csrf, failed_token, limiter
 from survey_app.services.invitations import find_invitation
 from survey_app.services.organisations import organisations_at_levels
 from survey_app.services.responses import (
@@ -68,6 +68,7 @@ def open_link(slug: str) -> str | tuple[str, int] | HttpResponse:
 
 @bp.route("/s/<slug>/<token>", methods=["GET", "POST"])
 @csrf.exempt
+@limiter.limit(TOKEN_LIMIT_PER_ADDRESS, deduct_when=failed_token)
 def invitation(slug: str, token: str) -> str | tuple[str, int] | HttpResponse:
     session = get_session()
     survey = _accepting_survey(slug)

@@ -17,6 +17,13 @@ from survey_app import __version__
 from survey_app.auth import staff_required
 from survey_app.db import get_session
 from survey_app.models import Organisation, Role
+from survey_app.security import (
+    SIGN_IN_LIMIT_PER_ACCOUNT,
+    SIGN_IN_LIMIT_PER_ADDRESS,
+    failed_sign_in,
+    limiter,
+    sign_in_account,
+)
 from survey_app.services import ServiceError
 from survey_app.services.access import ScopeNotAllowed, UnknownScope, report_scope
 from survey_app.services.reporting import response_counts_by_organisation
@@ -50,6 +57,13 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(SIGN_IN_LIMIT_PER_ADDRESS, methods=["POST"], deduct_when=failed_sign_in)
+@limiter.limit(
+    SIGN_IN_LIMIT_PER_ACCOUNT,
+    methods=["POST"],
+    key_func=sign_in_account,
+    deduct_when=failed_sign_in,
+)
 def login() -> str | tuple[str, int] | HttpResponse:
     form = LoginForm()
     if form.validate_on_submit():

@@ -1,0 +1,1 @@
+"""Alembic migrations of the schema; `survey-app db init` applies them."""
