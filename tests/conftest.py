@@ -57,10 +57,15 @@ def database_url(tmp_path: Path, postgres_engine: sa.Engine | None) -> str:
     """A clean database for this test: a new SQLite file, or emptied PostgreSQL tables."""
     if postgres_engine is None:
         return f"sqlite:///{tmp_path / 'test.db'}"
-    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
-    with postgres_engine.begin() as connection:
-        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    empty_tables(postgres_engine)
     return POSTGRES_URL  # type: ignore[return-value]
+
+
+def empty_tables(engine: sa.Engine) -> None:
+    """Delete every row of every table (PostgreSQL: the schema stays, made once a session)."""
+    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The demo database: what someone exploring the application would notice in it."""
 
-import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -8,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from survey_app.db import create_db_engine, create_schema
 from survey_app.models import (
@@ -33,39 +33,37 @@ from survey_app.services.demo import DEMO_USERS, DemoSummary, build_demo
 from survey_app.services.organisations import organisation_by_code
 from survey_app.services.responses import utcnow
 from survey_app.services.users import authenticate, create_user, scope_organisations
+from tests.conftest import empty_tables
 
 WEAK_HUB = "Medway and Swale Training Hub"
 STRONG_HUB = "Brighton and Hove Training Hub"
 
 
 @pytest.fixture
-def new_database(tmp_path: Path) -> Iterator[Callable[[], Session]]:
+def new_database(
+    tmp_path: Path, postgres_engine: sa.Engine | None
+) -> Iterator[Callable[[], Session]]:
     """Call it for a session on a new, empty database: a new SQLite file each time, or the
-    TEST_DATABASE_URL database with every table dropped and created again."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    engines = []
+    TEST_DATABASE_URL database emptied."""
+    engines: list[sa.Engine] = []
     sessions: list[Session] = []
 
     def new() -> Session:
         for session in sessions:
             session.close()
-        if url:
-            if not engines:
-                engines.append(create_db_engine(url))
-            SQLModel.metadata.drop_all(engines[0])
+        if postgres_engine is not None:
+            empty_tables(postgres_engine)
+            engine = postgres_engine
         else:
-            engines.append(create_db_engine(f"sqlite:///{tmp_path / f'demo-{len(engines)}.db'}"))
-        create_schema(engines[-1])
-        sessions.append(Session(engines[-1], expire_on_commit=False))
+            engine = create_db_engine(f"sqlite:///{tmp_path / f'demo-{len(engines)}.db'}")
+            create_schema(engine)
+            engines.append(engine)
+        sessions.append(Session(engine, expire_on_commit=False))
         return sessions[-1]
 
     yield new
     for session in sessions:
         session.close()
-    if url and engines:
-        # Leave empty tables behind, as the suite's other PostgreSQL tests expect.
-        SQLModel.metadata.drop_all(engines[0])
-        create_schema(engines[0])
     for engine in engines:
         engine.dispose()
 
