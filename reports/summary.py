@@ -233,11 +233,13 @@ def _suppress_and_flag(
     """For one item or theme: the groups withheld (primary and secondary), and the flags of
     the others against the scope's mean."""
     scope_published = scope.n >= min_n
+    answers = {key: summary.n for key, summary in groups.items()}
     withheld = suppress_cells(
-        {key: summary.n for key, summary in groups.items()},
+        answers,
         min_n,
         scope_published=scope_published,
         always_suppressed=whole,
+        unassigned=scope.n - sum(answers.values()),
     )
     flags = outlier_flags(
         {key: _estimate(summary) for key, summary in groups.items() if key not in withheld},

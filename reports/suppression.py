@@ -39,6 +39,7 @@ def suppress_cells(
     *,
     scope_published: bool,
     always_suppressed: Set[str] = frozenset(),
+    unassigned: int = 0,
 ) -> frozenset[str]:
     """Return the groups whose figure for one item (or theme) is withheld in one breakdown.
 
@@ -47,7 +48,13 @@ def suppress_cells(
     (groups with fewer than k responses), is withheld. Secondary: when exactly one group is
     withheld and the scope's figure is published, the unsuppressed group with the fewest
     answers (ties: the first key in string order) is withheld too. When no other group
-    exists there is nothing to withhold. One pass, as the spec defines it. Refuses
+    exists there is nothing to withhold. One pass, as the spec defines it.
+
+    ``unassigned`` is the number of the scope's answers that fall in no group (a learner
+    placed at a PCN when grouping by practice, a response without the grouping answer). The
+    scope figure minus the published groups is exactly their figure, so when they number
+    from 1 to k - 1 they count as one withheld cell: if no group is withheld, the smallest
+    group is, so the remainder cannot be recovered by subtraction. Refuses
     (ValueError) an ``always_suppressed`` key not in ``answers`` and ``min_n < 1``.
     """
     check_min_n(min_n)
@@ -55,7 +62,8 @@ def suppress_cells(
     if unknown:
         raise ValueError(f"always-suppressed groups missing from answers: {sorted(unknown)}")
     withheld = {key for key, count in answers.items() if count < min_n or key in always_suppressed}
-    if len(withheld) == 1 and scope_published:
+    hidden_remainder = 1 if 0 < unassigned < min_n else 0
+    if len(withheld) + hidden_remainder == 1 and scope_published:
         candidates = [(count, key) for key, count in answers.items() if key not in withheld]
         if candidates:
             withheld.add(min(candidates)[1])

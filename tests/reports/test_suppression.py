@@ -73,3 +73,15 @@ def test_refuses_a_meaningless_minimum(min_n: object) -> None:
 def test_refuses_unknown_always_suppressed_keys() -> None:
     with pytest.raises(ValueError):
         suppress_cells({"A": 6}, 5, scope_published=True, always_suppressed={"B"})
+
+
+def test_answers_in_no_group_count_as_a_hidden_cell() -> None:
+    answers = {"P1": 20, "P2": 9, "P3": 12}
+    # Three answers in the scope belong to no group: without another withheld cell they
+    # could be recovered as scope minus groups, so the smallest group goes.
+    assert suppress_cells(answers, 5, scope_published=True, unassigned=3) == {"P2"}
+    # With a group already withheld, the two hidden cells only show their sum.
+    assert suppress_cells({**answers, "P4": 2}, 5, scope_published=True, unassigned=3) == {"P4"}
+    # k or more in no group, or none: the spec's rule alone.
+    assert suppress_cells(answers, 5, scope_published=True, unassigned=5) == frozenset()
+    assert suppress_cells(answers, 5, scope_published=True, unassigned=0) == frozenset()
