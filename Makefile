@@ -36,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
-	$(BIN)/python bench/stats.py
+	$(BIN)/python bench/stats.py --database both
 
 clean-db:
 	rm -f instance/survey.db
