@@ -328,6 +328,11 @@ def report_group() -> None:
 
 
 def _summary(slug: str, scope_code: str | None, by: str | None) -> dict[str, Any]:
+    return _report(slug, scope_code, by)[2]
+
+
+def _report(slug: str, scope_code: str | None, by: str | None) -> tuple[Any, Any, dict]:
+    """The survey, scope and summary named on the command line."""
     from reports.data import load_summary
 
     session = get_session()
@@ -337,7 +342,8 @@ def _summary(slug: str, scope_code: str | None, by: str | None) -> dict[str, Any
         scope = org_service.organisation_by_code(session, scope_code)
         if scope is None:
             raise ServiceError(f"--scope: no organisation has code {scope_code!r}")
-    return load_summary(session, survey, scope, by, current_app.config["SUPPRESSION_MIN_N"])
+    summary = load_summary(session, survey, scope, by, current_app.config["SUPPRESSION_MIN_N"])
+    return survey, scope, summary
 
 
 def _write_output(content: str | bytes, output: Path | None) -> None:
@@ -395,10 +401,19 @@ def report_summary(
 def report_pdf(slug: str, by: str | None, scope_code: str | None, output: Path) -> None:
     """The PDF report of a survey."""
     from reports.pdf import render_report_pdf
+    from reports.pdf_sandbox import ReportRenderingError
+    from reports.report_inputs import load_report_inputs
     from survey_app import __version__
 
-    summary = _summary(slug, scope_code, by)
-    _write_output(render_report_pdf(summary, response_service.utcnow(), __version__), output)
+    survey, scope, summary = _report(slug, scope_code, by)
+    inputs = load_report_inputs(get_session(), survey, scope, summary)
+    try:
+        pdf = render_report_pdf(
+            summary, response_service.utcnow(), __version__, **inputs.as_kwargs()
+        )
+    except ReportRenderingError as exc:
+        raise ServiceError(f"the report could not be rendered: {exc}") from None
+    _write_output(pdf, output)
 
 
 # --- wiring -----------------------------------------------------------------------------------

@@ -13,10 +13,12 @@ from forms.staff import LoginForm, SignOutForm, report_form
 from reports.data import load_summary
 from reports.export import summary_to_csv, summary_to_xlsx
 from reports.pdf import render_report_pdf
+from reports.pdf_sandbox import ReportRenderingError
+from reports.report_inputs import load_report_inputs
 from survey_app import __version__
 from survey_app.auth import staff_required
 from survey_app.db import get_session
-from survey_app.models import Organisation, Role
+from survey_app.models import Organisation, Role, Survey
 from survey_app.security import (
     SIGN_IN_LIMIT_PER_ACCOUNT,
     SIGN_IN_LIMIT_PER_ADDRESS,
@@ -115,13 +117,19 @@ def reports() -> str:
 
 
 def _summary_for_request(slug: str) -> dict:
+    return _report_for_request(slug)[2]
+
+
+def _report_for_request(slug: str) -> tuple[Survey, Organisation | None, dict]:
+    """The survey, scope and summary the request asks for; 404 for an unknown survey or
+    scope, 403 for a scope outside the user's, 400 for an unknown grouping."""
     session = get_session()
     survey = survey_by_slug(session, slug)
     if survey is None:
         abort(404)
     scope = _scope_or_abort(request.args.get("scope"))
     try:
-        return load_summary(
+        summary = load_summary(
             session,
             survey,
             scope,
@@ -130,6 +138,7 @@ def _summary_for_request(slug: str) -> dict:
         )
     except ServiceError as exc:
         abort(400, description=str(exc))
+    return survey, scope, summary
 
 
 @bp.get("/reports/<slug>")
@@ -187,8 +196,13 @@ def report_xlsx(slug: str) -> HttpResponse:
 @bp.get("/reports/<slug>.pdf")
 @staff_required(Role.ADMIN, Role.LEAD)
 def report_pdf(slug: str) -> HttpResponse:
-    summary = _summary_for_request(slug)
-    pdf = render_report_pdf(summary, utcnow(), __version__)
+    survey, scope, summary = _report_for_request(slug)
+    inputs = load_report_inputs(get_session(), survey, scope, summary)
+    try:
+        pdf = render_report_pdf(summary, utcnow(), __version__, **inputs.as_kwargs())
+    except ReportRenderingError:
+        current_app.logger.exception("report %s could not be rendered", slug)
+        abort(503, description="The report could not be made just now. Try again shortly.")
     return _download(pdf, "application/pdf", slug, summary, "pdf")
 
 

@@ -1,0 +1,338 @@
+"""The report's words: key findings written from the summary JSON, and the number formats.
+
+Every sentence is a deterministic function of the summary (and of the question texts the
+caller supplies), so the same data always reads the same way and no number is ever typed by
+hand. Numbers are rounded as the report page rounds them (Python's format: means to two
+places, percent positive to one, free-text shares to whole percentages), so the PDF and the
+page never disagree by a digit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reports.findings import FlaggedGroup, key_findings
+
+#: The people who answer each survey (singular, plural), by survey slug.
+RESPONDENT_NOUNS: dict[str, tuple[str, str]] = {
+    "placement-quality": ("learner", "learners"),
+    "icb-leaders": ("ICB leader", "ICB leaders"),
+}
+DEFAULT_RESPONDENT_NOUN = ("respondent", "respondents")
+
+#: What one group of a breakdown by organisation level is called (singular, plural).
+LEVEL_NOUNS: dict[str, tuple[str, str]] = {
+    "region": ("region", "regions"),
+    "icb": ("ICB", "ICBs"),
+    "hub": ("training hub", "training hubs"),
+    "pcn": ("primary care network", "primary care networks"),
+    "practice": ("practice", "practices"),
+}
+DEFAULT_GROUP_NOUN = ("group", "groups")
+
+#: Adjusted p-values below this are called a difference between groups.
+SIGNIFICANCE = 0.05
+#: How many free-text themes the executive summary names per question.
+FREE_TEXT_THEMES_NAMED = 3
+#: How many flagged groups of each colour the executive summary names (most flags first).
+FLAGGED_GROUPS_NAMED = 10
+
+
+def respondent_noun(slug: str, count: int | None = None) -> str:
+    """Return what a survey's respondents are called: singular when ``count`` is 1."""
+    singular, plural = RESPONDENT_NOUNS.get(slug, DEFAULT_RESPONDENT_NOUN)
+    return singular if count == 1 else plural
+
+
+def anonymous_attribution(slug: str) -> str:
+    """How an unattributed quote is signed: "A learner", "An ICB leader"."""
+    noun = respondent_noun(slug, 1)
+    return f"{'An' if noun[0].upper() in 'AEIOU' else 'A'} {noun}"
+
+
+def group_noun(by: str | None, count: int | None = None) -> str:
+    """Return what a group of the breakdown ``by`` is called: singular when ``count`` is 1.
+
+    A breakdown by a choice question's answer gives plain "group(s)".
+    """
+    singular, plural = LEVEL_NOUNS.get(by or "", DEFAULT_GROUP_NOUN)
+    return singular if count == 1 else plural
+
+
+# --- numbers as a reader sees them -----------------------------------------------------------
+
+
+def whole(value: float | None) -> str:
+    """A count with thousands separators ("1,948"); an en dash for None."""
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def decimal(value: float | None, places: int = 2) -> str:
+    """A figure to ``places`` decimal places ("3.93"); an en dash for None."""
+    return "–" if value is None else f"{value:,.{places}f}"
+
+
+def percent(value: float | None, places: int = 1) -> str:
+    """A percentage to ``places`` decimal places ("70.1%"); an en dash for None."""
+    return "–" if value is None else f"{value:.{places}f}%"
+
+
+def interval(pair: Sequence[float] | None, places: int = 2) -> str:
+    """An interval as "3.90 to 3.97"; an en dash for None."""
+    if pair is None:
+        return "–"
+    return f"{decimal(pair[0], places)} to {decimal(pair[1], places)}"
+
+
+def p_value(value: float | None) -> str:
+    """A p-value to three places, or "< 0.001"; an en dash for None."""
+    if value is None:
+        return "–"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def in_sentence(label: str) -> str:
+    """A label as it reads inside a sentence: "Training hubs" becomes "training hubs", while
+    a label opening with an acronym ("ARRS and additional roles", "IT access") is kept."""
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label
+
+
+def count_of(count: int, noun: tuple[str, str]) -> str:
+    """ "1 theme", "3 themes"."""
+    return f"{count:,} {noun[0] if count == 1 else noun[1]}"
+
+
+def scale_points(item: Mapping[str, Any], default: int = 5) -> int:
+    """The number of points K of an item's scale, read off its counts (``default`` if none)."""
+    counts = item.get("counts")
+    return len(counts) if counts else default
+
+
+def summary_points(summary: Mapping[str, Any], default: int = 5) -> int:
+    """The number of points K of the survey's scale, read off its first published item (themed
+    items first, as theme scores are on their scale); ``default`` when none is published."""
+    published = [item for item in summary["items"] if item["counts"]]
+    themed = [item for item in published if item["theme"]]
+    return scale_points((themed or published)[0]) if published else default
+
+
+# --- the executive summary -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FreeTextFindings:
+    """What the executive summary says about one free-text question."""
+
+    question: str
+    answered: str
+    mentions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutiveSummary:
+    """The sentences of the executive summary, in reading order; empty where nothing applies."""
+
+    responses: str
+    themes: str
+    highest: tuple[str, ...]
+    lowest: tuple[str, ...]
+    differences: str
+    red: tuple[str, ...]
+    green: tuple[str, ...]
+    free_text: tuple[FreeTextFindings, ...]
+
+
+def executive_summary(
+    summary: Mapping[str, Any], question_texts: Mapping[str, str] | None = None
+) -> ExecutiveSummary:
+    """Return the executive summary of ``summary`` (a dict built by ``build_summary``).
+
+    ``question_texts`` maps question codes to their wording (a free-text question without one
+    is named by its code). Only published figures are quoted: a withheld statement, theme,
+    group or free-text theme is never named with a number.
+    """
+    findings = key_findings(summary)
+    slug = summary["survey"]["slug"]
+    by_code = {item["code"]: item for item in summary["items"]}
+    red, green = _flag_sentences(summary, findings.red), _flag_sentences(summary, findings.green)
+    return ExecutiveSummary(
+        responses=responses_sentence(summary),
+        themes=themes_sentence(summary),
+        highest=tuple(_statement_sentence(by_code[s.code]) for s in findings.highest),
+        lowest=tuple(_statement_sentence(by_code[s.code]) for s in findings.lowest),
+        differences=differences_sentence(summary),
+        red=red,
+        green=green,
+        free_text=tuple(
+            free_text_findings(question, slug, question_texts or {})
+            for question in summary["free_text"]
+            if question["themes"]
+        ),
+    )
+
+
+def responses_sentence(summary: Mapping[str, Any]) -> str:
+    """How many responded, and how many answered the statements."""
+    slug = summary["survey"]["slug"]
+    responses = summary["responses"]
+    if responses == 0:
+        return f"No {respondent_noun(slug)} have responded."
+    sentence = f"{whole(responses)} {respondent_noun(slug, responses)} responded."
+    answered = [item["n"] for item in summary["items"] if not item["suppressed"]]
+    if not answered:
+        return sentence + (
+            f" No statement had the {summary['suppression_min_n']} answers it needs to be reported."
+        )
+    fewest, most = min(answered), max(answered)
+    if fewest == most == responses:
+        return sentence + " All of them answered every statement."
+    if fewest == most:
+        return sentence + f" {whole(fewest)} of them answered each statement."
+    return sentence + (
+        f" Each statement was answered by between {whole(fewest)} and {whole(most)} of them."
+    )
+
+
+def themes_sentence(summary: Mapping[str, Any]) -> str:
+    """The range of the published theme scores; empty when no theme is published."""
+    published = [theme for theme in summary["themes"] if not theme["suppressed"]]
+    if not published:
+        return ""
+    points = summary_points(summary)
+    if len(published) == 1:
+        theme = published[0]
+        return (
+            f"The one theme reported, {theme['title']}, scored {decimal(theme['mean'])} "
+            f"out of {points}."
+        )
+    lowest = min(published, key=lambda theme: theme["mean"])
+    highest = max(published, key=lambda theme: theme["mean"])
+    if lowest["mean"] == highest["mean"]:
+        return f"Every theme reported scored {decimal(lowest['mean'])} out of {points}."
+    return (
+        f"Theme scores ranged from {decimal(lowest['mean'])} out of {points} for "
+        f"{lowest['title']} to {decimal(highest['mean'])} for {highest['title']}."
+    )
+
+
+def _statement_sentence(item: Mapping[str, Any]) -> str:
+    # The statement's own full stop would end the sentence inside the quotation marks.
+    text = item["text"].rstrip().removesuffix(".")
+    return (
+        f"“{text}”: {decimal(item['mean'])} out of {scale_points(item)} "
+        f"(n = {whole(item['n'])}; {percent(item['percent_positive'])} positive)."
+    )
+
+
+def _flag_sentences(summary: Mapping[str, Any], flagged: Sequence[FlaggedGroup]) -> tuple[str, ...]:
+    """One sentence per flagged group: how many themes (named) and statements; the group
+    with most flags first, then by key."""
+    per_group: dict[str, dict[str, Any]] = {}
+    for entry in flagged:
+        group = per_group.setdefault(entry.key, {"label": entry.label, "theme": [], "item": []})
+        group[entry.kind].append(entry.text)
+    themes_total, items_total = len(summary["themes"]), len(summary["items"])
+    ordered = sorted(
+        per_group.items(), key=lambda pair: (-len(pair[1]["theme"]) - len(pair[1]["item"]), pair[0])
+    )
+    sentences = []
+    for _, group in ordered[:FLAGGED_GROUPS_NAMED]:
+        parts = []
+        if group["theme"]:
+            parts.append(
+                _share(len(group["theme"]), themes_total, ("theme", "themes"))
+                + _named(group["theme"], [theme["title"] for theme in summary["themes"]])
+            )
+        if group["item"]:
+            parts.append(_share(len(group["item"]), items_total, ("statement", "statements")))
+        sentences.append(f"{group['label']}: {' and '.join(parts)}.")
+    more = len(ordered) - FLAGGED_GROUPS_NAMED
+    if more > 0:
+        noun = (group_noun(summary["by"], 1), group_noun(summary["by"]))
+        sentences.append(
+            f"{more:,} more {noun[0] if more == 1 else noun[1]}, with fewer flags: "
+            f"see the comparison of {noun[1]}."
+        )
+    return tuple(sentences)
+
+
+def _share(count: int, total: int, noun: tuple[str, str]) -> str:
+    if count == total and total > 1:
+        return f"all {total:,} {noun[1]}"
+    return f"{count:,} of {count_of(total, noun)}"
+
+
+def _named(titles: Sequence[str], every_title: Sequence[str]) -> str:
+    """The flagged themes in brackets; when most are flagged, the ones that are not."""
+    missing = [title for title in every_title if title not in titles]
+    if not missing and len(every_title) > 1:
+        return ""
+    # Commas only: theme titles contain "and" themselves ("Teamwork and culture").
+    if len(titles) > len(every_title) / 2:
+        return f" (all but {', '.join(missing)})"
+    return f" ({', '.join(titles)})"
+
+
+def differences_sentence(summary: Mapping[str, Any]) -> str:
+    """How many statements differ between groups (Kruskal-Wallis, adjusted p), and how many
+    groups are compared; empty without a breakdown."""
+    if not summary["by"]:
+        return ""
+    noun = group_noun(summary["by"])
+    published = [group for group in summary["groups"] if not group["suppressed"]]
+    withheld = len(summary["groups"]) - len(published)
+    sentence = (
+        f"The report compares {count_of(len(published), (group_noun(summary['by'], 1), noun))}"
+    )
+    if withheld:
+        sentence += (
+            f"; {whole(withheld)} more had fewer than {summary['suppression_min_n']} responses,"
+            " so their figures are withheld"
+        )
+    sentence += "."
+    tested = [row for row in summary["comparisons"] if row["p_adjusted"] is not None]
+    if not tested:
+        sentence += f" No statement had enough answers in two or more {noun} to compare them."
+    else:
+        differing = sum(row["p_adjusted"] < SIGNIFICANCE for row in tested)
+        sentence += (
+            f" Answers differed between {noun} for {whole(differing)} of "
+            f"{count_of(len(tested), ('statement', 'statements'))} tested "
+            f"(Kruskal-Wallis test, adjusted p below {SIGNIFICANCE:g})."
+        )
+    if len(published) < 4:
+        sentence += f" Flags need at least four {noun} to compare, so none is flagged."
+    return sentence
+
+
+def free_text_findings(
+    question: Mapping[str, Any], slug: str, question_texts: Mapping[str, str]
+) -> FreeTextFindings:
+    """The answer count of a free-text question and its most mentioned themes, as sentences
+    such as "16 of 42 ICB leaders (38%) mentioned training hubs."."""
+    text = question_texts.get(question["question"], question["question"])
+    themes = question["themes"]
+    of = themes[0]["of"] if themes else 0
+    answered = f"{whole(question['answered'])} of {whole(of)} {respondent_noun(slug, of)} answered."
+    if any(theme["suppressed"] for theme in themes):
+        return FreeTextFindings(text, answered + " Too few answered to report its themes.", ())
+    ranked = sorted(
+        (theme for theme in themes if theme["mentions"]),
+        key=lambda theme: -theme["mentions"],  # sorted() is stable: ties keep codebook order
+    )[:FREE_TEXT_THEMES_NAMED]
+    return FreeTextFindings(
+        text, answered, tuple(mention_sentence(theme, slug) for theme in ranked)
+    )
+
+
+def mention_sentence(theme: Mapping[str, Any], slug: str) -> str:
+    """ "16 of 42 ICB leaders (38%) mentioned training hubs." for a published text theme."""
+    return (
+        f"{whole(theme['mentions'])} of {whole(theme['of'])} "
+        f"{respondent_noun(slug, theme['of'])} ({percent(theme['percent'], 0)}) "
+        f"mentioned {in_sentence(theme['label'])}."
+    )

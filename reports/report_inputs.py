@@ -1,0 +1,151 @@
+"""What a report needs besides the summary: the period, question wording, scale labels and the
+quotes its rules allow. Loaded from the database; no Flask."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from reports.data import resolve_grouping
+from survey_app.models import Answer, Organisation, QuestionType, Response, Survey
+
+#: Quotes a report shows per free-text question, and the lengths that read well in print.
+QUOTES_PER_QUESTION = 3
+QUOTE_LENGTH = (40, 400)
+
+answer_t = Answer.__table__  # type: ignore[attr-defined]
+response_t = Response.__table__  # type: ignore[attr-defined]
+org_t = Organisation.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportInputs:
+    """Keyword arguments of `reports.pdf.render_report_pdf` besides the summary."""
+
+    period: tuple[date, date] | None
+    question_texts: dict[str, str]
+    scale_labels: dict[str, list[str]]
+    quotes: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "question_texts": self.question_texts,
+            "scale_labels": self.scale_labels,
+            "quotes": self.quotes,
+        }
+
+
+def load_report_inputs(
+    session: Session, survey: Survey, scope: Organisation | None, summary: dict[str, Any]
+) -> ReportInputs:
+    """The period of the responses in scope, the survey's wording, and the quotes allowed.
+
+    A quote comes only from a response whose group (the scope without a breakdown; its group
+    with one) has at least k responses and is not withheld, and names the organisation only
+    when the survey is not anonymous and the respondent agreed to be quoted (on_record).
+    """
+    connection = session.connection()
+    in_scope = sa.select(response_t.c.id).where(response_t.c.survey_id == survey.id)
+    if scope is not None:
+        in_scope = in_scope.join(org_t, org_t.c.id == response_t.c.organisation_id).where(
+            org_t.c[scope.level.path_column] == scope.id
+        )
+    first, last = connection.execute(
+        sa.select(
+            sa.func.min(response_t.c.submitted_at), sa.func.max(response_t.c.submitted_at)
+        ).where(response_t.c.id.in_(in_scope))
+    ).one()
+    period = (first.date(), last.date()) if first is not None else None
+    return ReportInputs(
+        period=period,
+        question_texts={q.code: q.text for q in survey.questions},
+        scale_labels={
+            q.code: [point.label for point in q.scale_points]
+            for q in survey.questions
+            if q.type == QuestionType.LIKERT
+        },
+        quotes=_quotes(connection, survey, in_scope, summary),
+    )
+
+
+def _quotes(
+    connection: sa.Connection, survey: Survey, in_scope: sa.Select, summary: dict[str, Any]
+) -> list[dict[str, Any]]:
+    min_n = summary["suppression_min_n"]
+    if summary["responses"] < min_n:
+        return []
+    grouping = resolve_grouping(survey, summary["by"])
+    allowed_groups = {group["key"] for group in summary["groups"] if not group["suppressed"]}
+    questions = {q.id: q for q in survey.questions if q.type == QuestionType.TEXT}
+    if not questions:
+        return []
+    group_key: sa.ColumnElement = sa.literal(None)
+    query = (
+        sa.select(
+            answer_t.c.question_id,
+            answer_t.c.text,
+            response_t.c.on_record,
+            org_t.c.name,
+        )
+        .select_from(answer_t)
+        .join(response_t, response_t.c.id == answer_t.c.response_id)
+        .join(org_t, org_t.c.id == response_t.c.organisation_id)
+        .where(
+            answer_t.c.question_id.in_(list(questions)),
+            answer_t.c.response_id.in_(in_scope),
+            sa.func.length(answer_t.c.text).between(*QUOTE_LENGTH),
+        )
+        .order_by(answer_t.c.response_id, answer_t.c.question_id)
+    )
+    if grouping is not None and grouping.level is not None:
+        group_org = org_t.alias("group_org")
+        group_key = group_org.c.code
+        query = query.outerjoin(group_org, group_org.c.id == org_t.c[grouping.level.path_column])
+    elif grouping is not None and grouping.question is not None:
+        chosen = answer_t.alias("chosen")
+        option_t = grouping.question.options[0].__table__  # type: ignore[attr-defined]
+        group_key = option_t.c.code
+        query = query.outerjoin(
+            chosen,
+            sa.and_(
+                chosen.c.response_id == response_t.c.id,
+                chosen.c.question_id == grouping.question.id,
+            ),
+        ).outerjoin(option_t, option_t.c.id == chosen.c.option_id)
+    query = query.add_columns(group_key.label("group_key"))
+
+    patterns = {
+        question_id: [
+            re.compile("|".join(f"(?:{p})" for p in theme.pattern_list), re.IGNORECASE)
+            for theme in question.text_themes
+        ]
+        for question_id, question in questions.items()
+    }
+    chosen_quotes: dict[int, list[dict[str, Any]]] = {question_id: [] for question_id in questions}
+    themes_used: dict[int, set[int]] = {question_id: set() for question_id in questions}
+    for question_id, text, on_record, org_name, key in connection.execute(query):
+        if grouping is not None and key not in allowed_groups:
+            continue
+        picked = chosen_quotes[question_id]
+        if len(picked) >= QUOTES_PER_QUESTION:
+            continue
+        # One quote per codebook theme, so the quotes show the range of what was said.
+        mentioned = {i for i, pattern in enumerate(patterns[question_id]) if pattern.search(text)}
+        fresh = mentioned - themes_used[question_id]
+        if patterns[question_id] and not fresh:
+            continue
+        themes_used[question_id] |= fresh
+        picked.append(
+            {
+                "question": questions[question_id].code,
+                "text": " ".join(text.split()),
+                "attribution": org_name if on_record and not survey.anonymous else None,
+            }
+        )
+    return [quote for quotes in chosen_quotes.values() for quote in quotes]
