@@ -7,6 +7,7 @@ setting has one name, the environment variable that sets it.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 #: The project's top folder: `instance/` (the default SQLite database) lives below it.
@@ -59,6 +60,14 @@ class Config:
         self.RATELIMIT_ENABLED: bool = os.environ.get("RATELIMIT_ENABLED", "true") != "false"
         self.RATELIMIT_STORAGE_URI: str = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_HEADERS_ENABLED: bool = True
+        #: Where rendered PDF reports are kept, named by their data fingerprint.
+        self.REPORT_CACHE_DIR: str = os.environ.get(
+            "REPORT_CACHE_DIR", str(INSTANCE_PATH / "report-cache")
+        )
+        #: Reports over this many responses are built in the background, with a progress page.
+        self.REPORT_BACKGROUND_MIN_RESPONSES: int = _int_setting(
+            "REPORT_BACKGROUND_MIN_RESPONSES", 5000, minimum=0
+        )
         #: The address invitation links start with, e.g. https://survey.example.nhs.uk
         self.PUBLIC_URL: str = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
 
@@ -86,5 +95,6 @@ class TestConfig(Config):
         self.TESTING = True
         self.SESSION_COOKIE_SECURE = False
         self.SUPPRESSION_MIN_N = 5
+        self.REPORT_CACHE_DIR = tempfile.mkdtemp(prefix="survey-app-reports-")
         # The tests that check rate limits turn them on for themselves.
         self.RATELIMIT_ENABLED = False

@@ -199,3 +199,63 @@ def test_failed_sign_ins_are_rate_limited_per_account(
         "/login", data={"email": LEAD, "password": STAFF_PASSWORD, "csrf_token": token}
     )
     assert right.status_code == 429 and "Too many attempts" in right.text
+
+
+def test_a_pdf_is_rendered_once_for_the_same_data(
+    client: FlaskClient,
+    admin: Any,
+    placement_data: None,
+    sign_in: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    db_session: Session,
+    surveys: Any,
+) -> None:
+    import survey_app.staff.routes as routes
+
+    calls = []
+    real = routes.render_report_pdf
+
+    def counting(*args: Any, **kwargs: Any) -> bytes:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(routes, "render_report_pdf", counting)
+    sign_in(ADMIN)
+    first = client.get("/reports/placement-quality.pdf?scope=QKS")
+    second = client.get("/reports/placement-quality.pdf?scope=QKS")
+    assert first.status_code == second.status_code == 200
+    assert first.data == second.data and len(calls) == 1
+    # New data, new report.
+    import_responses(
+        db_session,
+        surveys["placement-quality"],
+        "org_code,profession,stage,overall\nP-EK1,pharmacist,experienced,5\n",
+        "more.csv",
+        5000,
+    )
+    third = client.get("/reports/placement-quality.pdf?scope=QKS")
+    assert third.status_code == 200 and len(calls) == 2
+
+
+def test_a_large_report_is_built_in_the_background_with_progress(
+    app: Any,
+    client: FlaskClient,
+    admin: Any,
+    placement_data: None,
+    sign_in: Callable[..., Any],
+) -> None:
+    from survey_app.services import report_files
+
+    app.config["REPORT_BACKGROUND_MIN_RESPONSES"] = 10
+    sign_in(ADMIN)
+    started = client.get("/reports/placement-quality.pdf?by=hub")
+    assert started.status_code == 303
+    assert "/reports/placement-quality/progress?by=hub" in started.headers["Location"]
+    page = client.get(started.headers["Location"])
+    assert page.status_code == 200
+    assert "Preparing your report" in page.text or "Your report is ready" in page.text
+    report_files._executor.submit(lambda: None).result(timeout=120)  # the queue has drained
+    ready = client.get(started.headers["Location"])
+    assert "Your report is ready" in ready.text
+    pdf = client.get("/reports/placement-quality.pdf?by=hub")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from functools import partial
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -12,7 +15,7 @@ from werkzeug.wrappers import Response as HttpResponse
 from forms.staff import LoginForm, SignOutForm, report_form
 from reports.data import load_summary
 from reports.export import summary_to_csv, summary_to_xlsx
-from reports.pdf import render_report_pdf
+from reports.pdf import data_fingerprint, render_report_pdf
 from reports.pdf_sandbox import ReportRenderingError
 from reports.report_inputs import load_report_inputs
 from survey_app import __version__
@@ -28,6 +31,12 @@ from survey_app.security import (
 )
 from survey_app.services import ServiceError
 from survey_app.services.access import ScopeNotAllowed, UnknownScope, report_scope
+from survey_app.services.report_files import (
+    build_in_background,
+    report_key,
+    report_state,
+    store_report,
+)
 from survey_app.services.reporting import response_counts_by_organisation
 from survey_app.services.responses import utcnow
 from survey_app.services.surveys import list_surveys, survey_by_slug
@@ -197,13 +206,48 @@ def report_xlsx(slug: str) -> HttpResponse:
 @staff_required(Role.ADMIN, Role.LEAD)
 def report_pdf(slug: str) -> HttpResponse:
     survey, scope, summary = _report_for_request(slug)
+    folder, key = _report_file(slug, summary)
+    state = report_state(folder, key)
+    if state.status == "ready":
+        return _download(state.path.read_bytes(), "application/pdf", slug, summary, "pdf")
     inputs = load_report_inputs(get_session(), survey, scope, summary)
+    render = partial(render_report_pdf, summary, utcnow(), __version__, **inputs.as_kwargs())
+    large = summary["responses"] >= current_app.config["REPORT_BACKGROUND_MIN_RESPONSES"]
+    if large or state.status == "pending":
+        build_in_background(folder, key, render)
+        return redirect(
+            url_for("staff.report_progress", slug=slug, **_report_query(summary)), code=303
+        )
     try:
-        pdf = render_report_pdf(summary, utcnow(), __version__, **inputs.as_kwargs())
+        pdf = render()
     except ReportRenderingError:
         current_app.logger.exception("report %s could not be rendered", slug)
         abort(503, description="The report could not be made just now. Try again shortly.")
+    store_report(folder, key, pdf)
     return _download(pdf, "application/pdf", slug, summary, "pdf")
+
+
+@bp.get("/reports/<slug>/progress")
+@staff_required(Role.ADMIN, Role.LEAD)
+def report_progress(slug: str) -> str:
+    _survey, _scope, summary = _report_for_request(slug)
+    folder, key = _report_file(slug, summary)
+    state = report_state(folder, key)
+    waited = int(time.time() - state.started_at) if state.started_at else 0
+    return render_template(
+        "staff/progress.html",
+        summary=summary,
+        state=state,
+        waited=waited,
+        query=_report_query(summary),
+    )
+
+
+def _report_file(slug: str, summary: dict) -> tuple[Path, str]:
+    """Where the PDF of `summary` is kept, and its name."""
+    scope = summary["scope"]["code"] if summary["scope"] else None
+    key = report_key(data_fingerprint(summary), slug, scope, summary["by"], __version__)
+    return Path(current_app.config["REPORT_CACHE_DIR"]), key
 
 
 @bp.get("/api/surveys/<slug>/summary")
