@@ -259,3 +259,19 @@ def test_a_large_report_is_built_in_the_background_with_progress(
     assert "Your report is ready" in ready.text
     pdf = client.get("/reports/placement-quality.pdf?by=hub")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_the_full_report_can_be_previewed_in_the_browser(
+    client: FlaskClient, lead: Any, placement_data: None, sign_in: Callable[..., Any]
+) -> None:
+    sign_in(LEAD)
+    page = client.get("/reports/placement-quality/preview")
+    assert page.status_code == 200
+    assert '<base href="/reports/assets/">' in page.text
+    assert "I had a named supervisor for the whole placement." in page.text
+    assert "East Kent Training Hub" in page.text
+    stylesheet = client.get("/reports/assets/report.css")
+    assert stylesheet.status_code == 200 and b"@page" in stylesheet.data
+    stylesheet.close()
+    assert client.get("/reports/assets/../pdf.py").status_code == 404
+    assert client.get("/reports/placement-quality/preview?scope=H-WK").status_code == 403

@@ -7,7 +7,17 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask import session as cookie_session
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response as HttpResponse
@@ -15,7 +25,8 @@ from werkzeug.wrappers import Response as HttpResponse
 from forms.staff import LoginForm, SignOutForm, report_form
 from reports.data import load_summary
 from reports.export import summary_to_csv, summary_to_xlsx
-from reports.pdf import data_fingerprint, render_report_pdf
+from reports.pdf import data_fingerprint, render_report_html, render_report_pdf
+from reports.pdf_sandbox import ASSETS as REPORT_ASSETS
 from reports.pdf_sandbox import ReportRenderingError
 from reports.report_inputs import load_report_inputs
 from survey_app import __version__
@@ -23,6 +34,7 @@ from survey_app.auth import staff_required
 from survey_app.db import get_session
 from survey_app.models import Organisation, Role, Survey
 from survey_app.security import (
+    CONTENT_SECURITY_POLICY,
     SIGN_IN_LIMIT_PER_ACCOUNT,
     SIGN_IN_LIMIT_PER_ADDRESS,
     failed_sign_in,
@@ -225,6 +237,29 @@ def report_pdf(slug: str) -> HttpResponse:
         abort(503, description="The report could not be made just now. Try again shortly.")
     store_report(folder, key, pdf)
     return _download(pdf, "application/pdf", slug, summary, "pdf")
+
+
+@bp.get("/reports/<slug>/preview")
+@staff_required(Role.ADMIN, Role.LEAD)
+def report_preview(slug: str) -> HttpResponse:
+    """The PDF's own HTML, shown in the browser: the same report, before downloading it."""
+    survey, scope, summary = _report_for_request(slug)
+    inputs = load_report_inputs(get_session(), survey, scope, summary)
+    html = render_report_html(summary, utcnow(), __version__, **inputs.as_kwargs())
+    # The report's stylesheet, fonts and images are relative to its asset folder.
+    base = f'<base href="{url_for("staff.report_asset", filename="")}">'
+    response = current_app.response_class(html.replace("<head>", "<head>" + base, 1))
+    # The report sizes its chart bars with style attributes; user text in it is escaped.
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+    )
+    return response
+
+
+@bp.get("/reports/assets/<path:filename>")
+@staff_required(Role.ADMIN, Role.LEAD)
+def report_asset(filename: str) -> HttpResponse:
+    return send_from_directory(REPORT_ASSETS, filename)
 
 
 @bp.get("/reports/<slug>/progress")
