@@ -1,0 +1,336 @@
+"""Benchmark of the PDF report at the size of England (issue 4, item 7). Not a test.
+
+    python bench/report.py [--database sqlite|postgresql] [--responses 50000] [--repeat 3]
+
+Builds the dataset of ``bench/stats.py`` (its own builder, imported: 50,000 placement-quality
+responses at 1,000 practices under 100 training hubs in the 42 ICBs), then times the England
+report by ICB two ways:
+
+* end to end: ``load_summary`` + ``load_report_inputs`` + ``render_report_pdf``, which renders
+  the HTML and then runs WeasyPrint in its bounded child process (``reports.pdf_sandbox``);
+* WeasyPrint alone: ``HTML(string=html, base_url=<assets>, url_fetcher=AssetsOnlyFetcher())
+  .write_pdf(**PDF_OPTIONS)`` in this process, on the identical HTML, with the base URL, fetcher
+  and options of the child.
+
+Each round times both, after one untimed warm-up round; the figures are the medians of
+``--repeat`` rounds and the ratio is of those medians, from the same run, since shared machines
+are noisy. Besides wall seconds it prints CPU seconds (this process plus its finished children),
+which a busy machine disturbs less, the steps of the end-to-end path, and the start-up of the
+bounded child alone (a one-line document). ``--profile`` adds cProfiles of one more end-to-end
+run: of this process, where the child shows as the wait in ``subprocess``, then of the child
+rendering the same HTML, its imports included. Targets, in wall time: at most 10 s end to end
+and at most 1.3x WeasyPrint alone.
+
+SQLite goes into a temporary file; PostgreSQL into its own database, ``bench_report`` (dropped
+and recreated on every run) on the server of ``--postgresql-url``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import hashlib
+import io
+import itertools
+import os
+import pstats
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import stats  # bench/stats.py: this script's folder is first on sys.path
+import weasyprint
+from sqlmodel import Session
+
+from reports.data import load_summary
+from reports.pdf import render_report_html, render_report_pdf
+from reports.pdf_sandbox import (
+    ASSETS,
+    PDF_OPTIONS,
+    AssetsOnlyFetcher,
+    RenderLimits,
+    html_to_pdf_bounded,
+)
+from reports.report_inputs import load_report_inputs
+from survey_app import __version__
+from survey_app.db import create_db_engine
+from survey_app.services.surveys import require_survey
+
+BY = "icb"
+BENCH_DATABASE = "bench_report"
+#: The targets of the issue: seconds end to end, and times WeasyPrint alone.
+TARGET_SECONDS = 10.0
+TARGET_RATIO = 1.3
+PROFILE_LINES = 15
+TINY_HTML = "<!doctype html><html lang=en><title>t</title><p>t</p></html>"
+
+
+#: The timed steps of a round, in order: the end-to-end path, then the same HTML again and
+#: WeasyPrint alone on it.
+STEPS = ("summary", "inputs", "pdf", "html", "alone")
+END_TO_END = ("summary", "inputs", "pdf")
+
+
+def clock() -> tuple[float, float]:
+    """Wall seconds, and CPU seconds of this process plus its finished children."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.perf_counter(), time.process_time() + children.ru_utime + children.ru_stime
+
+
+@dataclass(slots=True)
+class Round:
+    """Wall and CPU seconds of one round, by step of ``STEPS`` and "end to end"."""
+
+    wall: dict[str, float]
+    cpu: dict[str, float]
+
+
+@dataclass(slots=True)
+class Result:
+    rounds: list[Round] = field(default_factory=list)
+    startup: list[Round] = field(default_factory=list)
+    pages: int | None = None
+    pages_alone: int | None = None
+    pdf_bytes: int = 0
+    html_chars: int = 0
+    html_digests: set[str] = field(default_factory=set)
+
+
+def one_round(session: Session, generated_at: datetime, result: Result) -> Round:
+    """Time the end-to-end path, then WeasyPrint alone on the same HTML, once each."""
+    survey = require_survey(session, stats.SURVEY)
+    marks = [clock()]
+    summary = load_summary(session, survey, None, BY, stats.MIN_N)
+    marks.append(clock())
+    inputs = load_report_inputs(session, survey, None, summary)
+    marks.append(clock())
+    pdf = render_report_pdf(summary, generated_at, __version__, **inputs.as_kwargs())
+    marks.append(clock())
+    # The HTML render_report_pdf made inside: the same call on the same arguments.
+    html = render_report_html(summary, generated_at, __version__, **inputs.as_kwargs())
+    marks.append(clock())
+    alone = weasyprint.HTML(
+        string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=AssetsOnlyFetcher()
+    ).write_pdf(**PDF_OPTIONS)
+    marks.append(clock())
+
+    result.pages, result.pages_alone = page_count(pdf), page_count(alone or b"")
+    result.pdf_bytes, result.html_chars = len(pdf), len(html)
+    result.html_digests.add(hashlib.sha256(html.encode()).hexdigest())
+    return Round(_steps(marks, 0), _steps(marks, 1))
+
+
+def _steps(marks: list[tuple[float, float]], index: int) -> dict[str, float]:
+    seconds = {
+        step: after[index] - before[index]
+        for step, (before, after) in zip(STEPS, itertools.pairwise(marks), strict=True)
+    }
+    seconds["end to end"] = sum(seconds[step] for step in END_TO_END)
+    # What the child costs beyond the HTML: its start-up, imports and WeasyPrint.
+    seconds["child"] = seconds["pdf"] - seconds["html"]
+    return seconds
+
+
+def child_startup() -> Round:
+    """The bounded child on a one-line document: interpreter, imports and fonts, no layout."""
+    before = clock()
+    html_to_pdf_bounded(TINY_HTML)
+    after = clock()
+    return Round({"startup": after[0] - before[0]}, {"startup": after[1] - before[1]})
+
+
+def page_count(pdf: bytes) -> int | None:
+    """Pages of a PDF, or None without pypdf (a development dependency)."""
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        return None
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def measure(url: str, repeat: int) -> Result:
+    """One untimed warm-up round, then ``repeat`` timed rounds, each in a fresh session."""
+    engine = create_db_engine(url)
+    generated_at = datetime.now(UTC)
+    result = Result()
+    for index in range(repeat + 1):
+        with Session(engine, expire_on_commit=False) as session:
+            timed = one_round(session, generated_at, result)
+        if index:
+            result.rounds.append(timed)
+    engine.dispose()
+    result.startup = [child_startup() for _ in range(repeat)]
+    return result
+
+
+def profile(url: str) -> tuple[str, str]:
+    """The top of a cProfile (cumulative time) of one end-to-end run in this process, and of
+    the child process rendering the same HTML (its imports included)."""
+    engine = create_db_engine(url)
+    generated_at = datetime.now(UTC)
+    profiler = cProfile.Profile()
+    with Session(engine, expire_on_commit=False) as session:
+        survey = require_survey(session, stats.SURVEY)
+        profiler.enable()
+        summary = load_summary(session, survey, None, BY, stats.MIN_N)
+        inputs = load_report_inputs(session, survey, None, summary)
+        render_report_pdf(summary, generated_at, __version__, **inputs.as_kwargs())
+        profiler.disable()
+    engine.dispose()
+    html = render_report_html(summary, generated_at, __version__, **inputs.as_kwargs())
+    return _top(pstats.Stats(profiler)), _top(profile_child(html))
+
+
+def profile_child(html: str) -> pstats.Stats:
+    """The child of ``html_to_pdf_bounded`` (same entry point and limits) under cProfile."""
+    limits = RenderLimits()
+    with tempfile.TemporaryDirectory(prefix="bench-report-") as directory:
+        path = Path(directory) / "child.prof"
+        # child_main reads its limits from argv[1:3]; the profile's path rides in argv[3].
+        code = (
+            "import cProfile, sys; "
+            "cProfile.run('from reports.pdf_sandbox import child_main; child_main()', sys.argv[3])"
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                code,
+                str(limits.memory_bytes),
+                str(int(limits.timeout_seconds)),
+                str(path),
+            ],
+            input=html.encode("utf-8"),
+            capture_output=True,
+            check=True,
+        )
+        return pstats.Stats(str(path))
+
+
+def _top(profile: pstats.Stats) -> str:
+    out = io.StringIO()
+    profile.stream = out
+    profile.sort_stats("cumulative").print_stats(PROFILE_LINES)
+    return out.getvalue()
+
+
+def report(name: str, counted: dict[str, int], result: Result, repeat: int) -> None:
+    def median(rounds: list[Round], kind: str, key: str) -> float:
+        return statistics.median(getattr(r, kind)[key] for r in rounds)
+
+    rounds = result.rounds
+    wall_alone, cpu_alone = median(rounds, "wall", "alone"), median(rounds, "cpu", "alone")
+
+    def row(label: str, rounds: list[Round], key: str) -> None:
+        wall, cpu = median(rounds, "wall", key), median(rounds, "cpu", key)
+        print(
+            f"  {label:<38}{wall:>8.3f}{wall / wall_alone:>7.2f}{cpu:>8.3f}{cpu / cpu_alone:>7.2f}"
+        )
+
+    print(
+        f"\n{name}: {counted['response']:,} responses, {counted['answer']:,} answers, "
+        f"{counted['organisation']:,} organisations; England report by ICB; "
+        f"median of {repeat} rounds after one warm-up"
+    )
+    print(f"  {'case':<38}{'seconds':>8}{'ratio':>7}{'CPU s':>8}{'ratio':>7}")
+    row("end to end", rounds, "end to end")
+    row("WeasyPrint alone (in-process)", rounds, "alone")
+    print("  steps of end to end (medians of each, so they need not add up):")
+    row("  load_summary", rounds, "summary")
+    row("  load_report_inputs", rounds, "inputs")
+    row("  render_report_pdf", rounds, "pdf")
+    row("    its HTML (render_report_html)", rounds, "html")
+    row("    its child process (the rest)", rounds, "child")
+    row("child start-up (a one-line document)", result.startup, "startup")
+    ratios = [r.wall["end to end"] / r.wall["alone"] for r in rounds]
+    print(
+        "  per round, end to end / alone seconds (ratio): "
+        + ", ".join(
+            f"{r.wall['end to end']:.2f}/{r.wall['alone']:.2f} ({ratio:.2f})"
+            for r, ratio in zip(rounds, ratios, strict=True)
+        )
+        + f"; median ratio {statistics.median(ratios):.2f}"
+    )
+    print(
+        "  CPU s: this process plus its finished children (user + system), not a database "
+        "server's; less sensitive than wall time to a busy machine."
+    )
+    pages = "unknown (pypdf not installed)" if result.pages is None else str(result.pages)
+    print(
+        f"  PDF: {pages} pages, {result.pdf_bytes / 1024:.0f} KiB, "
+        f"from {result.html_chars:,} characters of HTML"
+    )
+    if result.pages != result.pages_alone:
+        print(f"  WARNING: WeasyPrint alone made {result.pages_alone} pages")
+    if len(result.html_digests) != 1:
+        print("  WARNING: the HTML differed between rounds")
+    end_to_end = median(rounds, "wall", "end to end")
+    ratio = end_to_end / wall_alone
+    ok = end_to_end <= TARGET_SECONDS and ratio <= TARGET_RATIO
+    print(
+        f"  Targets (<= {TARGET_SECONDS:g} s end to end, <= {TARGET_RATIO:g}x WeasyPrint "
+        f"alone, wall time): {'met' if ok else 'NOT MET'}"
+    )
+
+
+def database_url(name: str, directory: str, postgresql_url: str) -> str:
+    if name == "sqlite":
+        return f"sqlite:///{Path(directory) / 'bench.sqlite'}"
+    # fresh_postgresql names the database after its module's BENCH_DATABASE; use our own, so
+    # that this benchmark and bench/stats.py can run side by side.
+    stats.BENCH_DATABASE = BENCH_DATABASE
+    return stats.fresh_postgresql(postgresql_url)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--responses", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--postgresql-url",
+        default=os.environ.get(
+            "BENCH_POSTGRESQL_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="a server to create the bench_report database on (default: $BENCH_POSTGRESQL_URL "
+        "or postgresql://postgres@127.0.0.1:5432/postgres)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help=f"also print the top {PROFILE_LINES} of a cProfile of one end-to-end run",
+    )
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+
+    stats.print_machine(args.postgresql_url if args.database == "postgresql" else None)
+    affinity: Any = getattr(os, "sched_getaffinity", None)
+    nproc = len(affinity(0)) if affinity else os.cpu_count()
+    print(f"nproc {nproc}, WeasyPrint {weasyprint.__version__}, {sys.executable}")
+    with tempfile.TemporaryDirectory(prefix="bench-report-") as directory:
+        url = database_url(args.database, directory, args.postgresql_url)
+        start = time.perf_counter()
+        counted = stats.build_dataset(url, args.responses)
+        print(f"\n{args.database}: dataset built in {time.perf_counter() - start:.0f} s")
+        report(args.database, counted, measure(url, args.repeat), args.repeat)
+        if args.profile:
+            parent, child = profile(url)
+            print(f"\ncProfile of one end-to-end run (top {PROFILE_LINES}, cumulative):")
+            print(parent)
+            print(f"cProfile of its child process (top {PROFILE_LINES}, cumulative):")
+            print(child)
+    # Misses are reported above, not through the exit status: a benchmark is not a test.
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
