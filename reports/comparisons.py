@@ -70,10 +70,17 @@ def kruskal_from_counts(table: Sequence[Sequence[int]] | np.ndarray) -> KruskalR
         centred_ranks.append(2 * below + total - answers)
         below += total
     rank_sums = counts @ np.array(centred_ranks, dtype=counts.dtype)
-    # Python ints from here: D_g^2 is exact and each D_g^2 / n_g is rounded once.
-    spread = math.fsum(
-        int(d) ** 2 / int(n) for d, n in zip(rank_sums.tolist(), sizes.tolist(), strict=True)
-    )
+    # Each D_g^2 / n_g is rounded once: in floats while D_g^2 is below 2**53 (then D_g, its
+    # square and n_g are exact floats and the division rounds once, as int / int does), in
+    # Python ints beyond.
+    if counts.dtype != object and int(np.abs(rank_sums).max()) < _FLOAT_EXACT_ROOT:
+        squared = rank_sums.astype(np.float64)
+        terms = (squared * squared / sizes).tolist()
+    else:
+        terms = [
+            int(d) ** 2 / int(n) for d, n in zip(rank_sums.tolist(), sizes.tolist(), strict=True)
+        ]
+    spread = math.fsum(terms)
     statistic = finite_float(3 * (answers - 1) * spread / untied)
     effect_size = finite_float(statistic / (answers - 1))
     p = finite_float(stats.chi2.sf(statistic, groups - 1))
@@ -82,6 +89,8 @@ def kruskal_from_counts(table: Sequence[Sequence[int]] | np.ndarray) -> KruskalR
 
 #: Below this many answers in all, every centred rank sum (at most N^2) fits in int64.
 _INT64_SAFE_ANSWERS = 2**31
+#: Integers below this have squares below 2**53, exact as floats.
+_FLOAT_EXACT_ROOT = 94_906_265
 
 
 def _count_table(table: Sequence[Sequence[int]] | np.ndarray) -> np.ndarray:
@@ -96,7 +105,10 @@ def _count_table(table: Sequence[Sequence[int]] | np.ndarray) -> np.ndarray:
         raise ValueError("counts must be integers")
     if np.any(array < 0):
         raise ValueError("counts must be >= 0")
-    if int(array.sum(dtype=object)) >= _INT64_SAFE_ANSWERS:
+    # The int64 sum cannot overflow while the largest count times their number does not.
+    largest = int(array.max(initial=0))
+    exact_sum = array.sum() if largest * array.size < 2**63 else array.sum(dtype=object)
+    if int(exact_sum) >= _INT64_SAFE_ANSWERS:
         return array.astype(object)
     return array.astype(np.int64)
 
@@ -140,19 +152,40 @@ def outlier_flags(groups: Mapping[str, GroupEstimate], benchmark: float | None) 
     interval (or a missing benchmark) cannot meet the strict conditions, so it is at most pink
     or light-green; a group without a mean is ``none`` and not counted.
     """
-    means = {key: group.mean for key, group in groups.items() if group.mean is not None}
-    flags: dict[str, Flag] = {key: "none" for key in groups}
-    if len(means) < MINIMUM_GROUPS_FOR_FLAGS:
-        return flags
-    values = np.array(list(means.values()), dtype=float)
-    lower_quartile = float(np.percentile(values, 25))
-    upper_quartile = float(np.percentile(values, 75))
-    for key, mean in means.items():
-        interval = groups[key].ci95
-        if mean <= lower_quartile:
-            below = benchmark is not None and interval is not None and interval[1] < benchmark
-            flags[key] = "red" if below else "pink"
-        elif mean >= upper_quartile:
-            above = benchmark is not None and interval is not None and interval[0] > benchmark
-            flags[key] = "green" if above else "light-green"
-    return flags
+    keys = list(groups)
+
+    def column(values: list[float | None]) -> np.ndarray:
+        return np.array([np.nan if value is None else value for value in values], dtype=float)
+
+    intervals = [groups[key].ci95 for key in keys]
+    flags = flag_groups(
+        column([groups[key].mean for key in keys]),
+        column([None if interval is None else interval[0] for interval in intervals]),
+        column([None if interval is None else interval[1] for interval in intervals]),
+        benchmark,
+    )
+    return dict(zip(keys, flags, strict=True))
+
+
+def flag_groups(
+    means: np.ndarray, lower: np.ndarray, upper: np.ndarray, benchmark: float | None
+) -> list[Flag]:
+    """Return ``outlier_flags`` for groups given as arrays, in their order.
+
+    ``means[g]`` is NaN for a group without a mean; ``lower[g]`` and ``upper[g]`` bound its
+    95% interval, NaN without one. The quartiles are those of the defined means, taken in the
+    order given.
+    """
+    flags = np.full(means.shape, "none", dtype=object)
+    has_mean = ~np.isnan(means)
+    if int(has_mean.sum()) < MINIMUM_GROUPS_FOR_FLAGS:
+        return flags.tolist()
+    lower_quartile, upper_quartile = np.percentile(means[has_mean], [25, 75]).tolist()
+    # NaN compares false, so a group without an interval, or a missing benchmark, can never
+    # meet the strict conditions: such a group is at most pink or light-green.
+    reference = np.nan if benchmark is None else benchmark
+    low = has_mean & (means <= lower_quartile)
+    high = has_mean & ~low & (means >= upper_quartile)
+    flags[low] = np.where(upper[low] < reference, "red", "pink")
+    flags[high] = np.where(lower[high] > reference, "green", "light-green")
+    return flags.tolist()

@@ -1,10 +1,11 @@
 """Loading a survey's data for the statistics: aggregates from the database, never one Python
 object per answer.
 
-Per summary it runs four queries: responses per group, the item x group x value count table (one
-GROUP BY), the respondent x item matrix of the themed Likert items (one pivoting GROUP BY,
-fetched straight into a numpy array, which is all a theme's score and alpha need), and the
-scope's free-text answers. Everything else is arithmetic on those.
+Per summary it runs four queries: the responses in scope with their group, each response's
+Likert answers packed into a few integers (one GROUP BY over the answers, fetched straight into
+a numpy array), the groups' names, and the scope's free-text answers. Counting those answers into
+integer tables per group (`_AnswerCounts`), and everything after, is arithmetic on arrays:
+`reports.summary.build_summary_from_tables` takes it from there.
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ from sqlmodel import Session
 
 from reports.free_text import TextTheme as TextThemeSpec
 from reports.summary import (
-    CellAggregates,
-    GroupAggregates,
+    CellTables,
+    GroupTables,
     LikertItemSpec,
     SurveySpec,
     TextQuestionSpec,
     ThemeSpec,
-    build_summary,
+    build_summary_from_tables,
 )
-from reports.themes import ThemeAggregates, minimum_answered
+from reports.themes import ThemeTable, minimum_answered
 from survey_app.models import (
     Answer,
     ChoiceOption,
@@ -145,20 +146,21 @@ def load_summary(
     # Group keys as they come from the database (organisation or option ids); -1 is in scope
     # but in no group, as the NULL key of a GROUP BY would be.
     keys, group_of = np.unique(answers.group_keys, return_inverse=True)
-    total = _cell_aggregates(spec, answers.values, np.zeros(len(group_of), dtype=np.intp), 1)[0]
-    cells: dict[int, CellAggregates] = {}
+    counts = _count_answers(spec, answers.values, group_of, len(keys))
+    # The scope's counts are its cells' counts added up, exactly: integers all.
+    total = _cell_tables(spec, counts.summed())
+    groups = None
     if grouping is not None:
-        by_group = _cell_aggregates(spec, answers.values, group_of, len(keys))
-        cells = {
-            key: cell for key, cell in zip(keys.tolist(), by_group, strict=True) if key != NO_GROUP
-        }
-    return build_summary(
+        grouped = np.flatnonzero(keys != NO_GROUP)
+        codes, labels = _group_names(session, grouping, keys[grouped].tolist())
+        groups = GroupTables(codes, labels, _cell_tables(spec, counts.select(grouped)))
+    return build_summary_from_tables(
         spec,
         _scope_json(scope),
         total,
         _text_answers(connection, survey, spec, scope),
         grouping.by if grouping else None,
-        _groups(session, grouping, cells),
+        groups,
         min_n,
     )
 
@@ -184,7 +186,7 @@ def _likert_answers(
     scope: Organisation | None,
     grouping: Grouping | None,
 ) -> LikertAnswers:
-    """Every response in scope with its group and its Likert answers, from one query.
+    """Every response in scope with its group and its Likert answers, from two queries.
 
     One row per response rather than one per answer: a million answers fetched as Python
     tuples cost several times what the database spends reading them. The answers of a
@@ -192,168 +194,239 @@ def _likert_answers(
     field (slot = question id - the first item's id), so a response is a handful of numbers
     and numpy unpacks them all at once. Every count, theme score and Cronbach sum is then
     arithmetic on the unpacked matrix, so the answers are read once for the whole summary.
-    Responses without any answer are kept (LEFT JOIN): they count as responses.
+
+    The packing groups the answer table alone by response, which the database can do in one
+    pass over it (PostgreSQL hashes; SQLite walks the (response_id, question_id) index in
+    order); the responses in scope and their groups come from a second, small query and
+    are matched to their answers in numpy. Responses without any answer count as responses.
     """
     group_answer = answer_t.alias("group_answer")
-    grp = sa.func.coalesce(_group_column(grouping, group_answer), NO_GROUP)
+    in_scope = _scoped(
+        sa.select(
+            response_t.c.id, sa.func.coalesce(_group_column(grouping, group_answer), NO_GROUP)
+        ).select_from(response_t),
+        survey,
+        scope,
+        grouping,
+        group_answer,
+    )
+    responses = _int_rows(connection, in_scope, 2)
+    response_ids, group_keys = responses[:, 0], responses[:, 1]
     ids = {q.code: q.id for q in survey.questions}
     item_ids = [ids[item.code] for item in spec.items]
+    values = np.zeros((len(response_ids), len(item_ids)), dtype=np.int64)
+    if not item_ids or not len(response_ids):
+        return LikertAnswers(group_keys, values)
     # Values are 1..K (checked on the way in), so a slot needs the bits of the largest K.
-    bits = max((item.points for item in spec.items), default=1).bit_length()
+    bits = max(item.points for item in spec.items).bit_length()
     per_column = 63 // bits
-    first = min(item_ids, default=0)
-    columns = (max(item_ids) - first) // per_column + 1 if item_ids else 0
+    first, last = min(item_ids), max(item_ids)
+    columns = (last - first) // per_column + 1
+    packed = _packed_answers(connection, first, last, bits, per_column, columns)
+    if scope is not None:
+        # Only the scope's answers are read, through the response index.
+        packed = packed.where(
+            answer_t.c.response_id.in_(
+                _scoped(sa.select(response_t.c.id), survey, scope, None, group_answer)
+            )
+        )
+    table = _int_rows(connection, packed, columns + 1)
+    # Each packed row to its response's row. Answers in the id range to questions of other
+    # surveys (their responses are not this survey's) match no response and are dropped.
+    order = np.argsort(response_ids)
+    sorted_ids = response_ids[order]
+    position = np.minimum(np.searchsorted(sorted_ids, table[:, 0]), len(sorted_ids) - 1)
+    found = sorted_ids[position] == table[:, 0]
+    packed_values = np.zeros((len(response_ids), columns), dtype=np.int64)
+    packed_values[order[position[found]]] = table[found, 1:]
+    column, slot = np.divmod(np.array(item_ids) - first, per_column)
+    values = (packed_values[:, column] >> (slot * bits)) & ((1 << bits) - 1)
+    for item, highest in zip(spec.items, values.max(axis=0).tolist(), strict=True):
+        if highest > item.points:
+            raise ValueError(f"item {item.code!r} has a stored value above {item.points}")
+    return LikertAnswers(group_keys, values)
+
+
+def _packed_answers(
+    connection: Connection, first: int, last: int, bits: int, per_column: int, columns: int
+) -> sa.Select:
+    """SELECT response_id and its answers to questions `first`..`last` packed into `columns`
+    integers, `per_column` slots of `bits` bits each, one row per response that has any."""
     # The slots of one response never overlap, so their sum is their bitwise OR. PostgreSQL
     # has the OR as an aggregate; its sum of bigints would be numeric, Decimals on the way out.
     aggregate = sa.func.bit_or if connection.dialect.name == "postgresql" else sa.func.sum
+    question = answer_t.c.question_id
     value = sa.cast(answer_t.c.value, sa.BigInteger)
     packed = []
     for column in range(columns):
         low = first + column * per_column
-        slot = answer_t.c.question_id - low
-        packed.append(
-            sa.func.coalesce(
-                aggregate(
-                    sa.case(
-                        (
-                            answer_t.c.question_id.between(low, low + per_column - 1),
-                            value.op("<<")(slot * bits),
-                        )
-                    )
-                ),
-                0,
-            )
-        )
-    # Answers are packed per response first, and only the 50,000-odd packed rows are joined
-    # to their group: joining a million answers to organisations costs more than the packing.
-    per_response = _scoped(
-        sa.select(response_t.c.id, response_t.c.organisation_id, *packed).select_from(response_t),
-        survey,
-        scope,
-        None,
-        group_answer,
+        high = low + per_column - 1
+        packed_column = aggregate(value.op("<<")((question - low) * bits))
+        # The WHERE below keeps first..last, so a column only needs the bounds inside it.
+        # FILTER rather than CASE: both databases skip the other rows sooner.
+        bounds = []
+        if column > 0:
+            bounds.append(question >= low)
+        if column < columns - 1:
+            bounds.append(question <= high)
+        if bounds:
+            packed_column = packed_column.filter(sa.and_(*bounds))
+        packed.append(sa.func.coalesce(packed_column, 0))
+    in_range = question
+    if connection.dialect.name == "sqlite":
+        # On a bare column SQLite would read this range through the (question_id, value)
+        # index and then sort a million answers to group them; on an expression it walks
+        # the (response_id, question_id) index instead, already in response order.
+        in_range = question + 0
+    # Choice and text answers in the range have no value and add nothing.
+    return (
+        sa.select(answer_t.c.response_id, *packed)
+        .where(in_range.between(first, last))
+        .group_by(answer_t.c.response_id)
     )
-    if columns:
-        # Only this survey's responses are joined, so answers in the id range to questions of
-        # other surveys cannot occur; choice and text answers have no value and add nothing.
-        per_response = per_response.outerjoin(
-            answer_t,
-            sa.and_(
-                answer_t.c.response_id == response_t.c.id,
-                answer_t.c.question_id.between(first, max(item_ids)),
-            ),
-        )
-    # organisation_id depends on the grouped primary key, which PostgreSQL accepts.
-    inner = per_response.group_by(response_t.c.id).subquery()
-    query = sa.select(grp, *list(inner.c)[2:]).select_from(inner)
-    if grouping is not None and grouping.level is not None:
-        query = query.join(org_t, org_t.c.id == inner.c.organisation_id)
-    elif grouping is not None:
-        query = query.outerjoin(
-            group_answer,
-            sa.and_(
-                group_answer.c.response_id == inner.c.id,
-                group_answer.c.question_id == grouping.question.id,  # type: ignore[union-attr]
-            ),
-        )
-    result = connection.execute(query)
-    # Straight from the rows' values into one array: np.array of Row objects would probe each
-    # row for array protocols, several times slower than the query itself.
-    table = np.fromiter(itertools.chain.from_iterable(result), dtype=np.int64).reshape(
-        -1, columns + 1
-    )
-    values = np.zeros((len(table), len(item_ids)), dtype=np.int64)
-    for index, (item, question_id) in enumerate(zip(spec.items, item_ids, strict=True)):
-        column, slot = divmod(question_id - first, per_column)
-        values[:, index] = (table[:, 1 + column] >> (slot * bits)) & ((1 << bits) - 1)
-        if values[:, index].max(initial=0) > item.points:
-            raise ValueError(f"item {item.code!r} has a stored value above {item.points}")
-    return LikertAnswers(table[:, 0], values)
 
 
-def _cell_aggregates(
-    spec: SurveySpec, values: np.ndarray, group_of: np.ndarray, groups: int
-) -> list[CellAggregates]:
-    """The aggregates of each of `groups` cells, response r being in cell `group_of[r]`.
+def _int_rows(connection: Connection, query: sa.Select, width: int) -> np.ndarray:
+    """The rows of `query`, `width` integer columns each, as an int64 array.
 
-    Count tables and theme sums come from a few bincounts over the whole matrix, never a
-    Python loop over responses or answers. Every sum is exact (see `_theme_sums`).
+    Read on the driver's own cursor, in the session's transaction: SQLAlchemy would make a
+    Row object of each of 50,000 rows, a tenth of the time of a summary of England. The
+    query's parameters are integers (ids, offsets), so they are rendered into its text.
     """
-    responses = np.bincount(group_of, minlength=groups).tolist()
+    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    # Straight from the rows' values into one array: np.array of the rows would probe each
+    # row for array protocols, several times slower than the query itself.
+    values = itertools.chain.from_iterable(rows)
+    return np.fromiter(values, dtype=np.int64, count=len(rows) * width).reshape(-1, width)
+
+
+@dataclass(frozen=True, slots=True)
+class _AnswerCounts:
+    """Integer counts of the answers in each of several cells, from which every aggregate the
+    statistics need follows exactly (value 0: unanswered; K: the survey's largest scale).
+
+    ``responses``: responses per cell. ``items``: cells x items x (K + 1), answers by item and
+    value. Per theme of m items, ``scores``: cells x (m + 1) x (m K + 1), the respondents with
+    a theme score by how many of its items they answered and their total over those; and
+    ``complete``: cells x m x (K + 1), the answers of respondents who answered all m, by item
+    and value.
+    """
+
+    responses: np.ndarray
+    items: np.ndarray
+    scores: tuple[np.ndarray, ...]
+    complete: tuple[np.ndarray, ...]
+
+    def select(self, cells: np.ndarray) -> _AnswerCounts:
+        """The counts of `cells` only (an index array), in that order."""
+        return _AnswerCounts(
+            responses=self.responses[cells],
+            items=self.items[cells],
+            scores=tuple(table[cells] for table in self.scores),
+            complete=tuple(table[cells] for table in self.complete),
+        )
+
+    def summed(self) -> _AnswerCounts:
+        """The counts of all the cells together, as one cell."""
+        return _AnswerCounts(
+            responses=self.responses.sum(keepdims=True),
+            items=self.items.sum(axis=0, keepdims=True),
+            scores=tuple(table.sum(axis=0, keepdims=True) for table in self.scores),
+            complete=tuple(table.sum(axis=0, keepdims=True) for table in self.complete),
+        )
+
+
+def _count_answers(
+    spec: SurveySpec, values: np.ndarray, group_of: np.ndarray, groups: int
+) -> _AnswerCounts:
+    """The `_AnswerCounts` of `groups` cells, response r being in cell `group_of[r]`.
+
+    A few bincounts over the whole responses x items matrix, never a Python loop over
+    responses or answers.
+    """
     items = len(spec.items)
     width = max((item.points for item in spec.items), default=1) + 1
-    # One bincount for every cell x item x value (value 0: unanswered, dropped below).
-    table = np.bincount(
+    item_table = np.bincount(
         ((group_of[:, None] * items + np.arange(items)) * width + values).ravel(),
         minlength=groups * items * width,
     ).reshape(groups, items, width)
-    answered = table[:, :, 1:].any(axis=2).tolist()
-    rows = table.tolist()
-    # As from a GROUP BY: an item with no answers in a cell is absent from its mapping.
-    item_counts = [
-        {
-            item.code: tuple(cell_rows[index][1 : item.points + 1])
-            for index, item in enumerate(spec.items)
-            if cell_answered[index]
-        }
-        for cell_rows, cell_answered in zip(rows, answered, strict=True)
-    ]
     columns = {item.code: index for index, item in enumerate(spec.items)}
-    themes: list[dict[str, ThemeAggregates]] = [{} for _ in range(groups)]
+    scores = []
+    complete = []
     for theme in spec.themes:
+        m = len(theme.items)
         block = values[:, [columns[code] for code in theme.items]]
-        for cell, aggregates in zip(themes, _theme_sums(block, group_of, groups), strict=True):
-            cell[theme.code] = aggregates
-    return [
-        CellAggregates(responses=count, item_counts=counts, themes=cell_themes)
-        for count, counts, cell_themes in zip(responses, item_counts, themes, strict=True)
-    ]
-
-
-def _theme_sums(block: np.ndarray, group_of: np.ndarray, groups: int) -> list[ThemeAggregates]:
-    """`ThemeAggregates` per cell of a responses x theme-items block (0 = unanswered), equal
-    to `ThemeAggregates.from_matrix` of each cell's rows.
-
-    Item and total sums are int64 bincounts (exact); score sums come from `_score_sums`.
-    """
-    m = block.shape[1]
-    answered = np.count_nonzero(block, axis=1)
-    totals = block.sum(axis=1)
-    scored = answered >= minimum_answered(m)
-    score_sums, square_sums = _score_sums(
-        answered[scored], totals[scored], group_of[scored], groups, m * int(block.max(initial=1))
-    )
-    complete = answered == m
-    in_cell = group_of[complete]
-    rows = block[complete]
-    cell_item = (in_cell[:, None] * m + np.arange(m)).ravel()
-
-    def summed(index: np.ndarray, weights: np.ndarray, shape: tuple[int, ...]) -> list:
-        # bincount sums in float64, exact here: these sums stay far below 2**53.
-        size = int(np.prod(shape))
-        sums = np.bincount(index, weights=weights.ravel(), minlength=size)
-        return sums.astype(np.int64).reshape(shape).tolist()
-
-    item_sums = summed(cell_item, rows, (groups, m))
-    item_squares = summed(cell_item, rows * rows, (groups, m))
-    complete_totals = totals[complete]
-    total_sums = summed(in_cell, complete_totals, (groups,))
-    total_squares = summed(in_cell, complete_totals * complete_totals, (groups,))
-    scored_counts = np.bincount(group_of[scored], minlength=groups).tolist()
-    complete_counts = np.bincount(in_cell, minlength=groups).tolist()
-    return [
-        ThemeAggregates(
-            scored=scored_counts[g],
-            score_sum=score_sums[g],
-            score_sum_squares=square_sums[g],
-            complete=complete_counts[g],
-            item_sums=tuple(item_sums[g]),
-            item_sum_squares=tuple(item_squares[g]),
-            total_sum=total_sums[g],
-            total_sum_squares=total_squares[g],
+        answered = np.count_nonzero(block, axis=1)
+        totals = block.sum(axis=1)
+        total_width = m * (width - 1) + 1
+        # Respondents left out (no score; not complete) are counted in an extra cell that is
+        # dropped: cheaper than picking the others out of the matrix.
+        scored_cell = np.where(answered >= minimum_answered(m), group_of, groups)
+        scores.append(
+            np.bincount(
+                (scored_cell * (m + 1) + answered) * total_width + totals,
+                minlength=(groups + 1) * (m + 1) * total_width,
+            ).reshape(groups + 1, m + 1, total_width)[:groups]
         )
-        for g in range(groups)
-    ]
+        complete_cell = np.where(answered == m, group_of, groups)
+        complete.append(
+            np.bincount(
+                ((complete_cell[:, None] * m + np.arange(m)) * width + block).ravel(),
+                minlength=(groups + 1) * m * width,
+            ).reshape(groups + 1, m, width)[:groups]
+        )
+    return _AnswerCounts(
+        responses=np.bincount(group_of, minlength=groups),
+        items=item_table,
+        scores=tuple(scores),
+        complete=tuple(complete),
+    )
+
+
+def _cell_tables(spec: SurveySpec, counts: _AnswerCounts) -> CellTables:
+    """The `CellTables` of the cells of `counts`."""
+    return CellTables(
+        responses=counts.responses,
+        item_counts=tuple(
+            counts.items[:, index, 1 : item.points + 1] for index, item in enumerate(spec.items)
+        ),
+        themes=tuple(
+            _theme_table(scores, complete)
+            for scores, complete in zip(counts.scores, counts.complete, strict=True)
+        ),
+    )
+
+
+def _theme_table(scores: np.ndarray, complete: np.ndarray) -> ThemeTable:
+    """The `ThemeTable` of one theme's `scores` and `complete` counts (see `_AnswerCounts`):
+    each cell's sums equal to `ThemeAggregates.from_matrix` of its respondents' answers.
+
+    Counts times values, in int64: exact. Score sums come from `_score_sums`.
+    """
+    cells, answered_bins, total_bins = scores.shape
+    # Respondents who answered all m items are the complete ones; their totals lie here.
+    complete_totals = scores[:, answered_bins - 1, :]
+    totals = np.arange(total_bins)
+    values = np.arange(complete.shape[2])
+    score_sums, square_sums = _score_sums(
+        scores.reshape(cells, answered_bins * total_bins), total_bins
+    )
+    return ThemeTable(
+        scored=scores.sum(axis=(1, 2)),
+        score_sum=score_sums,
+        score_sum_squares=square_sums,
+        complete=complete_totals.sum(axis=1),
+        item_sums=complete @ values,
+        item_sum_squares=complete @ (values * values),
+        total_sum=complete_totals @ totals,
+        total_sum_squares=complete_totals @ (totals * totals),
+    )
 
 
 #: Theme scores and their squares lie in [1, K**2]; there every float is a whole multiple of
@@ -362,23 +435,17 @@ _SCORE_SCALE = 52
 _SPLIT = 26
 
 
-def _score_sums(
-    answered: np.ndarray, totals: np.ndarray, group_of: np.ndarray, groups: int, top: int
-) -> tuple[list[float], list[float]]:
-    """Per cell, the sum of the scores total/answered and of their squares, each as
-    `math.fsum` of the float scores would give it (the exact sum, rounded once).
+def _score_sums(pairs: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell, the sum of the theme scores and of their squares, each as `math.fsum` of the
+    float scores would give it (the exact sum, rounded once).
 
-    A score takes few values (answered x total pairs), so the sums are a count of each pair
-    per cell times the pair's score: the counts come from one bincount, the products are
-    exact in int64 on the score scaled to an integer and split in two halves, and the final
-    Python ints divide (correctly rounded) back to floats. Summing the scores as floats
-    would round at every step and depend on the order of the rows.
+    `pairs[cell, answered * width + total]` counts the cell's respondents with a score who
+    answered `answered` items with this `total`; their score is total / answered. So a sum
+    is counts times scores: the products are exact in int64 on the score scaled to an
+    integer and split in two halves, and the halves are put together into floats rounded
+    once. Summing the scores as floats would round at every step and depend on the order of
+    the rows.
     """
-    width = top + 1
-    pairs = np.bincount(
-        group_of * (answered.max(initial=0) + 1) * width + answered * width + totals,
-        minlength=groups * (answered.max(initial=0) + 1) * width,
-    ).reshape(groups, -1)
     used = np.flatnonzero(pairs.any(axis=0))
     counts = pairs[:, used]
     pair_answered, pair_totals = np.divmod(used, width)
@@ -388,12 +455,23 @@ def _score_sums(
         scaled = np.ldexp(addends, _SCORE_SCALE).astype(np.int64)
         high = counts @ (scaled >> _SPLIT)
         low = counts @ (scaled & ((1 << _SPLIT) - 1))
-        results.append(
-            [
-                ((h << _SPLIT) + lo) / (1 << _SCORE_SCALE)
-                for h, lo in zip(high.tolist(), low.tolist(), strict=True)
-            ]
-        )
+        if max(int(high.max(initial=0)), int(low.max(initial=0))) < 2**53:
+            # Both halves convert to floats exactly, and one float addition rounds their
+            # exact sum once: the correctly rounded (high * 2**26 + low) / 2**52.
+            results.append(
+                np.ldexp(high.astype(np.float64), _SPLIT - _SCORE_SCALE)
+                + np.ldexp(low.astype(np.float64), -_SCORE_SCALE)
+            )
+        else:
+            # Python's int / int rounds once at any size.
+            results.append(
+                np.array(
+                    [
+                        ((h << _SPLIT) + lo) / (1 << _SCORE_SCALE)
+                        for h, lo in zip(high.tolist(), low.tolist(), strict=True)
+                    ]
+                )
+            )
     return results[0], results[1]
 
 
@@ -424,47 +502,20 @@ def _text_answers(
     return answers
 
 
-def _groups(
-    session: Session, grouping: Grouping | None, cells: dict[int, CellAggregates]
-) -> list[GroupAggregates]:
-    """Each group's aggregates under its organisation code and name (or option code and
-    label), ordered by code; [] without a grouping."""
-    if grouping is None:
-        return []
-    keys = list(cells)
+def _group_names(
+    session: Session, grouping: Grouping, ids: list[int]
+) -> tuple[list[str], list[str]]:
+    """The codes and names of the organisations (or the codes and labels of the options) with
+    these ids, in the same order."""
     if grouping.level is not None:
-        organisations = (
-            session.connection()
-            .execute(sa.select(org_t.c.id, org_t.c.code, org_t.c.name).where(org_t.c.id.in_(keys)))
-            .all()
-        )
-        names = {org_id: (code, name) for org_id, code, name in organisations}
+        query = sa.select(org_t.c.id, org_t.c.code, org_t.c.name).where(org_t.c.id.in_(ids))
     else:
-        options = (
-            session.connection()
-            .execute(
-                sa.select(
-                    ChoiceOption.__table__.c.id,
-                    ChoiceOption.__table__.c.code,  # type: ignore[attr-defined]
-                    ChoiceOption.__table__.c.label,
-                ).where(  # type: ignore[attr-defined]
-                    ChoiceOption.__table__.c.id.in_(keys)
-                )  # type: ignore[attr-defined]
-            )
-            .all()
+        option_t = ChoiceOption.__table__  # type: ignore[attr-defined]
+        query = sa.select(option_t.c.id, option_t.c.code, option_t.c.label).where(
+            option_t.c.id.in_(ids)
         )
-        names = {option_id: (code, label) for option_id, code, label in options}
-    groups = [
-        GroupAggregates(
-            key=names[key][0],
-            label=names[key][1],
-            responses=cell.responses,
-            item_counts=cell.item_counts,
-            themes=cell.themes,
-        )
-        for key, cell in cells.items()
-    ]
-    return sorted(groups, key=lambda group: group.key)
+    names = {key: (code, name) for key, code, name in session.connection().execute(query)}
+    return [names[key][0] for key in ids], [names[key][1] for key in ids]
 
 
 def _scope_json(scope: Organisation | None) -> dict[str, str] | None:

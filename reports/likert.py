@@ -116,6 +116,36 @@ def t_critical(df: int, confidence: float = 0.95) -> float:
     return float(stats.t.isf((1 - confidence) / 2, df))
 
 
+#: How many quantiles a vectorised cache below keeps before it starts afresh: far more than the
+#: distinct cell sizes of any breakdown, and a few megabytes at most.
+QUANTILE_CACHE_SIZE = 65_536
+
+#: ``t_criticals``' memory: the 95% t critical value by degrees of freedom.
+_T_CRITICAL_95: dict[int, float] = {}
+
+
+def t_criticals(dfs: np.ndarray) -> np.ndarray:
+    """Return ``t_critical`` (95%) of each of an array of degrees of freedom, as floats.
+
+    Values are remembered, and those not yet known come from one vectorised scipy call (the
+    same numbers as one call each: it is the same ufunc), so a breakdown by a thousand groups
+    costs one call, not hundreds. Refuses (ValueError) ``df < 1``.
+    """
+    distinct, position = np.unique(dfs, return_inverse=True)
+    wanted = distinct.tolist()
+    values = [_T_CRITICAL_95.get(df) for df in wanted]
+    unknown = [df for df, value in zip(wanted, values, strict=True) if value is None]
+    if unknown:
+        if min(unknown) < 1:
+            raise ValueError(f"t critical value needs df >= 1, got {min(unknown)}")
+        found = dict(zip(unknown, stats.t.isf((1 - 0.95) / 2, unknown).tolist(), strict=True))
+        if len(_T_CRITICAL_95) + len(found) > QUANTILE_CACHE_SIZE:
+            _T_CRITICAL_95.clear()
+        _T_CRITICAL_95.update(found)
+        values = [found.get(df, value) for df, value in zip(wanted, values, strict=True)]
+    return np.array(values, dtype=np.float64)[position]
+
+
 @lru_cache(maxsize=16)
 def _normal_critical(confidence: float) -> float:
     return float(stats.norm.isf((1 - confidence) / 2))
@@ -324,12 +354,10 @@ def summarise_items(
 ) -> list[ItemSummary]:
     """Return ``summarise_item`` of each row of a cells x scale-values count table, in order.
 
-    One item across the groups of a breakdown: the work is done on whole arrays, which keeps a
-    breakdown by a thousand practices fast. ``responses[g]`` is the responses of cell g.
-    Every figure is computed from the counts only; the integer sums are exact and each
-    statistic is rounded once, at its final division (see ``_INT64_EXACT_LIMIT``). Refuses
-    (ValueError) rows of different lengths, a ``responses`` of another length, invalid
-    counts, and responses fewer than a row's answers.
+    One item across the groups of a breakdown: the work is done on whole arrays (see
+    ``item_columns``). ``responses[g]`` is the responses of cell g. Refuses (ValueError) rows
+    of different lengths, a ``responses`` of another length, invalid counts, and responses
+    fewer than a row's answers.
     """
     rows = [validate_counts(row) for row in tables]
     if len(rows) != len(responses):
@@ -345,46 +373,26 @@ def summarise_items(
             raise ValueError(
                 f"responses ({cell_responses}) cannot be fewer than answers ({cell_answers})"
             )
-
     integer_type: type = np.int64 if max(answers) * points < _INT64_EXACT_LIMIT else object
-    counts = np.array(rows, dtype=integer_type)
-    values = np.arange(1, points + 1).astype(integer_type)
-    n = counts.sum(axis=1)
-    total = counts @ values
-    sum_squares = counts @ (values * values)
-    positive = counts[:, -1] + counts[:, -2]
-    negative = counts[:, 0] + counts[:, 1]
-    # Cells without answers (or with one) get placeholder denominators; their figures are
-    # replaced by None below, and no division by zero is ever attempted.
-    safe_n = np.maximum(n, 1)
-    mean = _as_float(total / safe_n)
-    variance = _as_float((n * sum_squares - total * total) / np.maximum(n * (n - 1), 1))
-    sd = np.sqrt(variance)
-    t_values = np.array([t_critical(df) for df in np.maximum(n - 1, 1).tolist()])
-    half_width = t_values * sd / np.sqrt(_as_float(safe_n))
-    ci_lower = mean - half_width
-    ci_upper = mean + half_width
-    cumulative = np.cumsum(counts, axis=1)
-    # numpy's median: the middle answer, or the mean of the two middle answers; the answer at
-    # 0-based position i has the first value whose cumulative count exceeds i.
-    lower_middle = (cumulative <= ((n - 1) // 2)[:, None]).sum(axis=1) + 1
-    upper_middle = (cumulative <= (n // 2)[:, None]).sum(axis=1) + 1
-    median = _as_float(lower_middle + upper_middle) / 2
-    positive_lower, positive_upper = _wilson_bounds(positive, safe_n, 0.95)
-    percent_positive = _as_float((100 * positive) / safe_n)
-    net_agreement = _as_float((100 * (positive - negative)) / safe_n)
-    indicator = _as_float((100 * (total - n)) / (safe_n * (points - 1)))
-
-    columns = (mean, sd, ci_lower, ci_upper, median, percent_positive, net_agreement, indicator)
-    answered = np.array(answers) > 0
-    if not all(np.all(np.isfinite(column[answered])) for column in columns):
-        raise ArithmeticError("non-finite item statistic")
-    mean_l, sd_l, lower_l, upper_l, median_l, positive_l, net_l, indicator_l = (
-        column.tolist() for column in columns
+    columns = item_columns(
+        np.array(rows, dtype=integer_type),
+        np.array([int(cell_responses) for cell_responses in responses], dtype=object),
     )
-    pp_lower = (100 * positive_lower).tolist()
-    pp_upper = (100 * positive_upper).tolist()
-
+    mean_l, sd_l, lower_l, upper_l, median_l, positive_l, pp_lower, pp_upper, net_l, indicator_l = (
+        column.tolist()
+        for column in (
+            columns.mean,
+            columns.sd,
+            columns.ci_lower,
+            columns.ci_upper,
+            columns.median,
+            columns.percent_positive,
+            columns.positive_lower,
+            columns.positive_upper,
+            columns.net_agreement,
+            columns.indicator,
+        )
+    )
     summaries = []
     for index, row in enumerate(rows):
         cell_n = answers[index]
@@ -409,3 +417,90 @@ def summarise_items(
             )
         )
     return summaries
+
+
+@dataclass(frozen=True, slots=True)
+class ItemColumns:
+    """The figures of one item in many cells, one array per statistic (index: the cell).
+
+    The numbers ``summarise_items`` publishes, before any is made None: ``mean``, ``median``,
+    ``percent_positive`` (with ``positive_lower`` and ``positive_upper``, its Wilson interval in
+    percent), ``net_agreement`` and ``indicator`` are placeholders where ``n == 0``; ``sd``,
+    ``ci_lower`` and ``ci_upper`` are placeholders where ``n < 2``. ``counts`` is the cells x K
+    count table itself.
+    """
+
+    n: np.ndarray
+    missing: np.ndarray
+    counts: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
+    median: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+    percent_positive: np.ndarray
+    positive_lower: np.ndarray
+    positive_upper: np.ndarray
+    net_agreement: np.ndarray
+    indicator: np.ndarray
+
+
+def item_columns(counts: np.ndarray, responses: np.ndarray) -> ItemColumns:
+    """Return every figure of one item in each cell of a cells x K count table, as arrays.
+
+    ``responses[g]`` is the responses of cell g. The caller vouches for the input: whole counts
+    (int64, or Python ints in an object array), K >= 2, and no cell with more answers than
+    responses; ``summarise_items`` checks a caller's tables and comes here. Every figure is
+    computed from the counts only; the integer sums are exact and each statistic is rounded
+    once, at its final division (see ``_INT64_EXACT_LIMIT``). Refuses (ArithmeticError) a
+    non-finite figure, which would be a bug.
+    """
+    cells, points = counts.shape
+    n = counts.sum(axis=1)
+    if cells and counts.dtype != object and int(n.max()) * points >= _INT64_EXACT_LIMIT:
+        counts = counts.astype(object)
+        n = counts.sum(axis=1)
+    values = np.arange(1, points + 1).astype(counts.dtype)
+    total = counts @ values
+    sum_squares = counts @ (values * values)
+    positive = counts[:, -1] + counts[:, -2]
+    negative = counts[:, 0] + counts[:, 1]
+    # Cells without answers (or with one) get placeholder denominators; their figures are
+    # never published, and no division by zero is ever attempted.
+    safe_n = np.maximum(n, 1)
+    mean = _as_float(total / safe_n)
+    variance = _as_float((n * sum_squares - total * total) / np.maximum(n * (n - 1), 1))
+    sd = np.sqrt(variance)
+    half_width = t_criticals(np.maximum(n - 1, 1)) * sd / np.sqrt(_as_float(safe_n))
+    ci_lower = mean - half_width
+    ci_upper = mean + half_width
+    cumulative = np.cumsum(counts, axis=1)
+    # numpy's median: the middle answer, or the mean of the two middle answers; the answer at
+    # 0-based position i has the first value whose cumulative count exceeds i.
+    lower_middle = (cumulative <= ((n - 1) // 2)[:, None]).sum(axis=1) + 1
+    upper_middle = (cumulative <= (n // 2)[:, None]).sum(axis=1) + 1
+    median = _as_float(lower_middle + upper_middle) / 2
+    positive_lower, positive_upper = _wilson_bounds(positive, safe_n, 0.95)
+    percent_positive = _as_float((100 * positive) / safe_n)
+    net_agreement = _as_float((100 * (positive - negative)) / safe_n)
+    indicator = _as_float((100 * (total - n)) / (safe_n * (points - 1)))
+
+    columns = (mean, sd, ci_lower, ci_upper, median, percent_positive, net_agreement, indicator)
+    answered = n > 0
+    if not all(np.all(np.isfinite(column[answered])) for column in columns):
+        raise ArithmeticError("non-finite item statistic")
+    return ItemColumns(
+        n=n,
+        missing=np.asarray(responses) - n,
+        counts=counts,
+        mean=mean,
+        sd=sd,
+        median=median,
+        ci_lower=ci_lower,
+        ci_upper=ci_upper,
+        percent_positive=percent_positive,
+        positive_lower=100 * positive_lower,
+        positive_upper=100 * positive_upper,
+        net_agreement=net_agreement,
+        indicator=indicator,
+    )

@@ -1,10 +1,13 @@
 """The summary JSON of a survey: the one entry point that turns aggregates into published figures.
 
-The database layer hands over, for the scope and for each group of a breakdown, a
-``CellAggregates``: response counts, per-item count tables and per-theme sums. ``build_summary``
-applies the definitions of docs/methodology.md, suppression included, and returns the plain
-dict of the spec (``json.dumps(..., allow_nan=False)`` safe). The web page, the API, the CSV/XLSX
-export and the PDF all read that one dict, so they cannot disagree.
+For the scope and for each group of a breakdown the caller hands over a ``CellAggregates``:
+response counts, per-item count tables and per-theme sums. ``build_summary`` checks them, applies
+the definitions of docs/methodology.md, suppression included, and returns the plain dict of the
+spec (``json.dumps(..., allow_nan=False)`` safe). ``reports.data`` counts its aggregates for all
+cells at once into arrays (``CellTables``) and hands them to ``build_summary_from_tables``, which
+skips the checks its own counting makes needless. Either way every figure is computed for all
+groups of an item or theme at once, with arrays. The web page, the API, the CSV/XLSX export and
+the PDF all read that one dict, so they cannot disagree.
 """
 
 from __future__ import annotations
@@ -17,16 +20,24 @@ from typing import Any
 
 import numpy as np
 
-from reports.comparisons import (
-    GroupEstimate,
-    benjamini_hochberg,
-    kruskal_from_counts,
-    outlier_flags,
-)
+from reports.comparisons import Flag, benjamini_hochberg, flag_groups, kruskal_from_counts
 from reports.free_text import TextTheme, summarise_text_question
-from reports.likert import ITEM_STATISTICS, ItemSummary, summarise_items, whole_number
-from reports.suppression import check_min_n, suppress_cells, suppressed_groups
-from reports.themes import THEME_STATISTICS, ThemeAggregates, ThemeSummary, summarise_theme
+from reports.likert import (
+    ITEM_STATISTICS,
+    ItemColumns,
+    item_columns,
+    validate_counts,
+    whole_number,
+)
+from reports.suppression import check_min_n, withheld_groups
+from reports.themes import (
+    THEME_STATISTICS,
+    ThemeAggregates,
+    ThemeColumns,
+    ThemeTable,
+    summarise_themes,
+    theme_columns,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,114 +153,338 @@ class GroupAggregates(CellAggregates):
 
 
 @dataclass(frozen=True, slots=True)
-class _CellSummary:
-    """Every item and theme of one cell summarised, before suppression."""
+class CellTables:
+    """The aggregates of several cells as arrays (index: the cell), as ``reports.data`` counts
+    them: what a ``CellAggregates`` per cell holds, without one Python object per figure.
 
-    responses: int
-    items: dict[str, ItemSummary]
-    themes: dict[str, ThemeSummary]
+    ``responses``: responses per cell (int64). ``item_counts``: for each item of the spec, in
+    its order, the cells x K count table (int64). ``themes``: for each theme of the spec, in its
+    order, the cells' ``ThemeTable``.
+    """
+
+    responses: np.ndarray
+    item_counts: tuple[np.ndarray, ...]
+    themes: tuple[ThemeTable, ...]
 
 
-def _summarise_cells(
+@dataclass(frozen=True, slots=True)
+class GroupTables:
+    """The groups of a breakdown as ``CellTables``, with each group's ``key`` (organisation code
+    or option value, which orders the groups) and the ``label`` shown to readers."""
+
+    keys: Sequence[str]
+    labels: Sequence[str]
+    cells: CellTables
+
+
+@dataclass(frozen=True, slots=True)
+class _CellFigures:
+    """Every item and theme of several cells summarised, before suppression: one
+    ``ItemColumns`` per item and one ``ThemeColumns`` per theme, in the spec's order."""
+
+    responses: np.ndarray
+    items: tuple[ItemColumns, ...]
+    themes: tuple[ThemeColumns, ...]
+
+    def select(self, cells: np.ndarray) -> _CellFigures:
+        """The figures of ``cells`` only (an index array), in that order."""
+        return _CellFigures(
+            responses=self.responses[cells],
+            items=tuple(_take(columns, cells) for columns in self.items),
+            themes=tuple(_take(columns, cells) for columns in self.themes),
+        )
+
+
+def _take(columns: Any, cells: np.ndarray | slice) -> Any:
+    """The same columns (an ItemColumns or ThemeColumns) for ``cells`` only."""
+    return type(columns)(*(getattr(columns, name)[cells] for name in columns.__dataclass_fields__))
+
+
+def _whole_numbers(values: Sequence[int] | Sequence[Sequence[int]]) -> np.ndarray:
+    """Checked whole numbers as an int64 array; Python ints where int64 would overflow."""
+    try:
+        return np.array(values, dtype=np.int64)
+    except OverflowError:
+        return np.array(values, dtype=object)
+
+
+def _figures_of_aggregates(
     spec: SurveySpec, cells: Sequence[CellAggregates], names: Sequence[str]
-) -> list[_CellSummary]:
-    """Summarise every item and theme of each cell; an item is done across all cells at once."""
+) -> _CellFigures:
+    """Check a caller's aggregates of each cell against the survey and summarise them.
+
+    Refuses (ValueError) codes not in the survey, invalid count tables (``validate_counts``),
+    tables of the wrong length, more answers than responses and more theme scores than
+    responses, naming the cell (``names``).
+    """
     item_codes = {item.code for item in spec.items}
     theme_codes = {theme.code for theme in spec.themes}
     for cell, where in zip(cells, names, strict=True):
         unknown = (set(cell.item_counts) - item_codes) | (set(cell.themes) - theme_codes)
         if unknown:
             raise ValueError(f"{where}: aggregates for codes not in the survey: {sorted(unknown)}")
-    responses = [cell.responses for cell in cells]
-    items: list[dict[str, ItemSummary]] = [{} for _ in cells]
+    responses = _whole_numbers([cell.responses for cell in cells])
+    items = []
     for item in spec.items:
         absent = (0,) * item.points
-        tables = [cell.item_counts.get(item.code, absent) for cell in cells]
-        summaries = summarise_items(tables, responses)
-        # summarise_items has checked that every table has the same length.
-        if summaries and len(summaries[0].counts) != item.points:
-            raise ValueError(
-                f"item {item.code!r} has {item.points} points, "
-                f"its counts give {len(summaries[0].counts)}"
-            )
-        for cell_items, summary in zip(items, summaries, strict=True):
-            cell_items[item.code] = summary
-    themes: list[dict[str, ThemeSummary]] = [{} for _ in cells]
+        rows = [validate_counts(cell.item_counts.get(item.code, absent)) for cell in cells]
+        for row, cell, where in zip(rows, cells, names, strict=True):
+            if len(row) != item.points:
+                raise ValueError(
+                    f"{where}: item {item.code!r} has {item.points} points, "
+                    f"its counts give {len(row)}"
+                )
+            if cell.responses < sum(row):
+                raise ValueError(
+                    f"{where}: responses ({cell.responses}) cannot be fewer than the answers "
+                    f"to {item.code!r} ({sum(row)})"
+                )
+        items.append(_whole_numbers(rows).reshape(len(rows), item.points))
+    themes = []
     for theme in spec.themes:
         m = len(theme.items)
-        for cell, where, cell_themes in zip(cells, names, themes, strict=True):
-            aggregates = cell.themes.get(theme.code)
-            if aggregates is None:
-                aggregates = ThemeAggregates.empty(m)
-            if aggregates.scored > cell.responses:
+        aggregates = []
+        for cell, where in zip(cells, names, strict=True):
+            cell_theme = cell.themes.get(theme.code)
+            if cell_theme is None:
+                cell_theme = ThemeAggregates.empty(m)
+            if cell_theme.scored > cell.responses:
                 raise ValueError(f"{where}: theme {theme.code!r} has more scores than responses")
-            cell_themes[theme.code] = summarise_theme(aggregates, m)
-    return [
-        _CellSummary(responses=cell.responses, items=cell_items, themes=cell_themes)
-        for cell, cell_items, cell_themes in zip(cells, items, themes, strict=True)
-    ]
+            aggregates.append(cell_theme)
+        themes.append(summarise_themes(aggregates, m))
+    return _CellFigures(
+        responses=responses, items=_columns_of_items(items, responses), themes=tuple(themes)
+    )
 
 
-def _item_json(
+def _figures_of_tables(spec: SurveySpec, tables: CellTables) -> _CellFigures:
+    """Summarise the cells of ``tables``, which must hold one table per item and theme."""
+    if len(tables.item_counts) != len(spec.items) or len(tables.themes) != len(spec.themes):
+        raise ValueError("the tables need one count table per item and one per theme")
+    return _CellFigures(
+        responses=tables.responses,
+        items=_columns_of_items(tables.item_counts, tables.responses),
+        themes=tuple(theme_columns(table) for table in tables.themes),
+    )
+
+
+def _columns_of_items(
+    count_tables: Sequence[np.ndarray], responses: np.ndarray
+) -> tuple[ItemColumns, ...]:
+    """``item_columns`` of each item's cells x K count table, in order.
+
+    The items with the same K are stacked and done in one call: a survey's twenty items on
+    one scale cost one round of array operations, not twenty.
+    """
+    cells = len(responses)
+    by_points: dict[int, list[int]] = {}
+    for index, counts in enumerate(count_tables):
+        by_points.setdefault(counts.shape[1], []).append(index)
+    columns: dict[int, ItemColumns] = {}
+    for indexes in by_points.values():
+        stacked = item_columns(
+            np.concatenate([count_tables[index] for index in indexes]),
+            np.tile(responses, len(indexes)),
+        )
+        for position, index in enumerate(indexes):
+            columns[index] = _take(stacked, slice(position * cells, (position + 1) * cells))
+    return tuple(columns[index] for index in range(len(count_tables)))
+
+
+def _scale_keys(points: int) -> tuple[str, ...]:
+    return tuple(str(value) for value in range(1, points + 1))
+
+
+def _item_rows(
     item: LikertItemSpec,
-    summary: ItemSummary,
-    withheld: bool,
-) -> dict[str, Any]:
-    row: dict[str, Any] = {"code": item.code, "text": item.text, "theme": item.theme}
-    row.update(dict.fromkeys(ITEM_STATISTICS) if withheld else summary.to_json())
-    row["suppressed"] = withheld
-    return row
+    columns: ItemColumns,
+    withheld: Sequence[bool],
+    flags: Sequence[Flag | None],
+) -> list[dict[str, Any]]:
+    """The item's JSON row (ITEM of the spec, then the group's flag) in each cell of
+    ``columns``; a withheld cell's figures and flag are None."""
+    code, text, theme = item.code, item.text, item.theme
+    hidden = {
+        "code": code,
+        "text": text,
+        "theme": theme,
+        **dict.fromkeys(ITEM_STATISTICS),
+        "suppressed": True,
+        "flag": None,
+    }
+    scale = _scale_keys(item.points)
+    rows = []
+    # One dict display per row, from plain lists: a thousand groups make 20,000 of them.
+    for (
+        n,
+        missing,
+        counts,
+        mean,
+        sd,
+        median,
+        lower,
+        upper,
+        positive,
+        positive_lower,
+        positive_upper,
+        net_agreement,
+        indicator,
+        cell_withheld,
+        flag,
+    ) in zip(
+        columns.n.tolist(),
+        columns.missing.tolist(),
+        columns.counts.tolist(),
+        columns.mean.tolist(),
+        columns.sd.tolist(),
+        columns.median.tolist(),
+        columns.ci_lower.tolist(),
+        columns.ci_upper.tolist(),
+        columns.percent_positive.tolist(),
+        columns.positive_lower.tolist(),
+        columns.positive_upper.tolist(),
+        columns.net_agreement.tolist(),
+        columns.indicator.tolist(),
+        withheld,
+        flags,
+        strict=True,
+    ):
+        if cell_withheld:
+            rows.append(hidden.copy())
+            continue
+        # A published figure rests on at least k >= 1 answers; sd and ci95 need two.
+        spread = n >= 2
+        rows.append(
+            {
+                "code": code,
+                "text": text,
+                "theme": theme,
+                "n": n,
+                "missing": missing,
+                # Both have K entries; zip's strict check would cost 3 ms a summary.
+                "counts": dict(zip(scale, counts)),  # noqa: B905
+                "mean": mean,
+                "sd": sd if spread else None,
+                "median": median,
+                "ci95": [lower, upper] if spread else None,
+                "percent_positive": positive,
+                "percent_positive_ci95": [positive_lower, positive_upper],
+                "net_agreement": net_agreement,
+                "indicator": indicator,
+                "suppressed": False,
+                "flag": flag,
+            }
+        )
+    return rows
 
 
-def _theme_json(
+def _theme_rows(
     theme: ThemeSpec,
-    summary: ThemeSummary,
-    withheld: bool,
+    columns: ThemeColumns,
+    withheld: Sequence[bool],
+    flags: Sequence[Flag | None],
     min_n: int,
-) -> dict[str, Any]:
-    row: dict[str, Any] = {"code": theme.code, "title": theme.title}
-    if withheld:
-        row.update(dict.fromkeys(THEME_STATISTICS))
-    else:
-        row.update(summary.to_json())
-        if summary.complete < min_n:
-            # Alpha rests on the complete respondents only: fewer than k of them is a small cell.
-            row["alpha"] = None
-            row["alpha_ci95"] = None
-    row["suppressed"] = withheld
+) -> list[dict[str, Any]]:
+    """The theme's JSON row (THEME of the spec, then the group's flag) in each cell of
+    ``columns``; a withheld cell's figures and flag are None."""
+    code, title = theme.code, theme.title
+    hidden = {
+        "code": code,
+        "title": title,
+        **dict.fromkeys(THEME_STATISTICS),
+        "suppressed": True,
+        "flag": None,
+    }
+    rows = []
+    for (
+        n,
+        mean,
+        sd,
+        lower,
+        upper,
+        complete,
+        alpha,
+        alpha_lower,
+        alpha_upper,
+        cell_withheld,
+        flag,
+    ) in zip(
+        columns.n.tolist(),
+        columns.mean.tolist(),
+        columns.sd.tolist(),
+        columns.ci_lower.tolist(),
+        columns.ci_upper.tolist(),
+        columns.complete.tolist(),
+        columns.alpha.tolist(),
+        columns.alpha_lower.tolist(),
+        columns.alpha_upper.tolist(),
+        withheld,
+        flags,
+        strict=True,
+    ):
+        if cell_withheld:
+            rows.append(hidden.copy())
+            continue
+        spread = n >= 2
+        # Alpha rests on the complete respondents only: fewer than k of them is a small cell.
+        # NaN (alpha undefined) is the only float not equal to itself.
+        published_alpha = complete >= min_n and alpha == alpha
+        rows.append(
+            {
+                "code": code,
+                "title": title,
+                "n": n,
+                "mean": mean,
+                "sd": sd if spread else None,
+                "ci95": [lower, upper] if spread else None,
+                "alpha": alpha if published_alpha else None,
+                "alpha_ci95": [alpha_lower, alpha_upper] if published_alpha else None,
+                "suppressed": False,
+                "flag": flag,
+            }
+        )
+    return rows
+
+
+def _scope_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of the scope: as a group's, without the flag (the scope is the benchmark)."""
+    del row["flag"]
     return row
-
-
-def _estimate(summary: ItemSummary | ThemeSummary) -> GroupEstimate:
-    return GroupEstimate(mean=summary.mean, ci95=summary.ci95)
 
 
 def _suppress_and_flag(
-    groups: Mapping[str, ItemSummary | ThemeSummary],
-    scope: ItemSummary | ThemeSummary,
+    columns: ItemColumns | ThemeColumns,
+    scope: ItemColumns | ThemeColumns,
     min_n: int,
-    whole: frozenset[str],
-) -> tuple[frozenset[str], dict[str, str]]:
-    """For one item or theme: the groups withheld (primary and secondary), and the flags of
-    the others against the scope's mean."""
-    scope_published = scope.n >= min_n
-    answers = {key: summary.n for key, summary in groups.items()}
-    withheld = suppress_cells(
-        answers,
+    whole: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For one item or theme across the groups (in key order): which groups are withheld
+    (primary and secondary), and each group's flag against the scope's mean (an object
+    array, None where withheld)."""
+    scope_n = int(scope.n[0])
+    scope_published = scope_n >= min_n
+    withheld = withheld_groups(
+        columns.n,
         min_n,
         scope_published=scope_published,
         always_suppressed=whole,
-        unassigned=scope.n - sum(answers.values()),
+        unassigned=scope_n - int(columns.n.sum()),
     )
-    flags = outlier_flags(
-        {key: _estimate(summary) for key, summary in groups.items() if key not in withheld},
-        scope.mean if scope_published else None,
+    published = ~withheld
+    # A published group has n >= k >= 1, so a mean; an interval needs n >= 2.
+    spread = columns.n[published] >= 2
+    flags = np.full(len(withheld), None, dtype=object)
+    flags[published] = flag_groups(
+        columns.mean[published],
+        np.where(spread, columns.ci_lower[published], np.nan),
+        np.where(spread, columns.ci_upper[published], np.nan),
+        float(scope.mean[0]) if scope_published else None,
     )
-    return withheld, dict(flags)
+    return withheld, flags
 
 
-def _comparison(code: str, tables: list[tuple[int, ...]]) -> dict[str, Any]:
-    result = kruskal_from_counts(tables)
+def _comparison(code: str, counts: np.ndarray) -> dict[str, Any]:
+    result = kruskal_from_counts(counts)
     return {
         "item": code,
         "test": "kruskal",
@@ -263,50 +498,64 @@ def _comparison(code: str, tables: list[tuple[int, ...]]) -> dict[str, Any]:
 
 def _breakdown(
     spec: SurveySpec,
-    scope: _CellSummary,
-    groups: Sequence[GroupAggregates],
+    scope: _CellFigures,
+    keys: Sequence[str],
+    labels: Sequence[str],
+    groups: _CellFigures,
     min_n: int,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Return the groups and comparisons of one breakdown, suppression and flags applied."""
-    keys = [group.key for group in groups]
-    if len(set(keys)) != len(keys):
-        raise ValueError("group keys must be unique within a breakdown")
-    # Groups are the organisations or options with at least one response in scope.
-    ordered = sorted((group for group in groups if group.responses > 0), key=lambda g: g.key)
-    summaries = _summarise_cells(spec, ordered, [f"group {group.key!r}" for group in ordered])
-    cells = {group.key: summary for group, summary in zip(ordered, summaries, strict=True)}
-    whole = suppressed_groups({key: cell.responses for key, cell in cells.items()}, min_n)
+    """Return the groups and comparisons of one breakdown, suppression and flags applied.
 
-    withheld: dict[str, frozenset[str]] = {}
-    flags: dict[str, dict[str, str]] = {}
+    The groups come in key order, each with at least one response.
+    """
+    whole = groups.responses < min_n
+    # Groups under k responses are listed by name only: no rows to build for them.
+    shown = np.flatnonzero(~whole)
+    item_rows: list[list[dict[str, Any]]] = []
     comparisons: list[dict[str, Any]] = []
-    for item in spec.items:
-        by_group = {key: cell.items[item.code] for key, cell in cells.items()}
-        withheld[item.code], flags[item.code] = _suppress_and_flag(
-            by_group, scope.items[item.code], min_n, whole
+    for item, columns, scope_columns in zip(spec.items, groups.items, scope.items, strict=True):
+        withheld, flags = _suppress_and_flag(columns, scope_columns, min_n, whole)
+        compared = ~withheld
+        if int(compared.sum()) >= 2:
+            comparisons.append(_comparison(item.code, columns.counts[compared]))
+        item_rows.append(
+            _item_rows(
+                item,
+                _take(columns, shown),
+                withheld[shown].tolist(),
+                flags[shown].tolist(),
+            )
         )
-        compared = [key for key in cells if key not in withheld[item.code]]
-        if len(compared) >= 2:
-            comparisons.append(_comparison(item.code, [by_group[key].counts for key in compared]))
     adjusted = benjamini_hochberg([comparison["p"] for comparison in comparisons])
     for comparison, p_adjusted in zip(comparisons, adjusted, strict=True):
         comparison["p_adjusted"] = p_adjusted
-    # Item and theme codes are distinct namespaces; keep their suppression apart.
-    theme_withheld: dict[str, frozenset[str]] = {}
-    theme_flags: dict[str, dict[str, str]] = {}
-    for theme in spec.themes:
-        by_group_theme = {key: cell.themes[theme.code] for key, cell in cells.items()}
-        theme_withheld[theme.code], theme_flags[theme.code] = _suppress_and_flag(
-            by_group_theme, scope.themes[theme.code], min_n, whole
+    # Item and theme codes are distinct namespaces; their suppression is worked out apart.
+    theme_rows: list[list[dict[str, Any]]] = []
+    for theme, columns, scope_columns in zip(spec.themes, groups.themes, scope.themes, strict=True):
+        withheld, flags = _suppress_and_flag(columns, scope_columns, min_n, whole)
+        theme_rows.append(
+            _theme_rows(
+                theme,
+                _take(columns, shown),
+                withheld[shown].tolist(),
+                flags[shown].tolist(),
+                min_n,
+            )
         )
 
+    # Rows per item (and per theme) become rows per shown group.
+    items_of = [list(rows) for rows in zip(*item_rows, strict=True)] or [[] for _ in shown]
+    themes_of = [list(rows) for rows in zip(*theme_rows, strict=True)] or [[] for _ in shown]
     rows: list[dict[str, Any]] = []
-    for group in ordered:
-        if group.key in whole:
+    position = 0
+    for key, label, responses, group_whole in zip(
+        keys, labels, groups.responses.tolist(), whole.tolist(), strict=True
+    ):
+        if group_whole:
             rows.append(
                 {
-                    "key": group.key,
-                    "label": group.label,
+                    "key": key,
+                    "label": label,
                     "responses": None,
                     "suppressed": True,
                     "items": [],
@@ -314,32 +563,17 @@ def _breakdown(
                 }
             )
             continue
-        cell = cells[group.key]
-        item_rows = [
-            _item_json(item, cell.items[item.code], group.key in withheld[item.code])
-            for item in spec.items
-        ]
-        theme_rows = [
-            _theme_json(
-                theme, cell.themes[theme.code], group.key in theme_withheld[theme.code], min_n
-            )
-            for theme in spec.themes
-        ]
-        # The flag comes last in ITEM and THEME, and only inside groups; withheld: null.
-        for row in item_rows:
-            row["flag"] = flags[row["code"]].get(group.key)
-        for row in theme_rows:
-            row["flag"] = theme_flags[row["code"]].get(group.key)
         rows.append(
             {
-                "key": group.key,
-                "label": group.label,
-                "responses": cell.responses,
+                "key": key,
+                "label": label,
+                "responses": responses,
                 "suppressed": False,
-                "items": item_rows,
-                "themes": theme_rows,
+                "items": items_of[position],
+                "themes": themes_of[position],
             }
         )
+        position += 1
     return rows, comparisons
 
 
@@ -373,17 +607,95 @@ def build_summary(
     wrong length, and counts inconsistent with the responses.
     """
     with _collector_paused():
-        return _assemble_summary(spec, scope, total, text_answers, by, groups, min_n)
+        _check_arguments(spec, text_answers, by, bool(groups), min_n)
+        keys = [group.key for group in groups]
+        if len(set(keys)) != len(keys):
+            raise ValueError("group keys must be unique within a breakdown")
+        # Groups are the organisations or options with at least one response in scope.
+        ordered = sorted((group for group in groups if group.responses > 0), key=lambda g: g.key)
+        return _assemble_summary(
+            spec,
+            scope,
+            _figures_of_aggregates(spec, [total], ["scope"]),
+            text_answers,
+            by,
+            [group.key for group in ordered],
+            [group.label for group in ordered],
+            _figures_of_aggregates(spec, ordered, [f"group {group.key!r}" for group in ordered]),
+            min_n,
+        )
+
+
+def build_summary_from_tables(
+    spec: SurveySpec,
+    scope: Mapping[str, Any] | None,
+    total: CellTables,
+    text_answers: Mapping[str, Sequence[str | None]],
+    by: str | None,
+    groups: GroupTables | None,
+    min_n: int,
+) -> dict[str, Any]:
+    """Return ``build_summary`` of aggregates counted into arrays: ``total`` is the scope, one
+    cell; ``groups`` the breakdown's (None without ``by``).
+
+    For ``reports.data``, whose counting makes the per-cell checks of ``build_summary``
+    needless: the tables are trusted to be consistent counts (values within each item's
+    scale, answers and scores no more than responses). The arguments are still checked as
+    ``build_summary`` checks them, and groups are put in key order and those without
+    responses left out.
+    """
+    with _collector_paused():
+        _check_arguments(spec, text_answers, by, groups is not None, min_n)
+        keys: list[str] = []
+        labels: list[str] = []
+        figures = _CellFigures(np.zeros(0, dtype=np.int64), (), ())
+        if groups is not None:
+            if len(set(groups.keys)) != len(groups.keys):
+                raise ValueError("group keys must be unique within a breakdown")
+            order = sorted(
+                (index for index, count in enumerate(groups.cells.responses.tolist()) if count),
+                key=lambda index: groups.keys[index],
+            )
+            keys = [groups.keys[index] for index in order]
+            labels = [groups.labels[index] for index in order]
+            figures = _figures_of_tables(spec, groups.cells).select(np.array(order, dtype=np.intp))
+        return _assemble_summary(
+            spec,
+            scope,
+            _figures_of_tables(spec, total),
+            text_answers,
+            by,
+            keys,
+            labels,
+            figures,
+            min_n,
+        )
+
+
+def _check_arguments(
+    spec: SurveySpec,
+    text_answers: Mapping[str, Sequence[str | None]],
+    by: str | None,
+    has_groups: bool,
+    min_n: int,
+) -> None:
+    check_min_n(min_n)
+    if by is None and has_groups:
+        raise ValueError("groups were given without the breakdown they belong to (by)")
+    text_codes = {question.code for question in spec.text_questions}
+    unknown_text = set(text_answers) - text_codes
+    if unknown_text:
+        raise ValueError(f"text answers for questions not in the survey: {sorted(unknown_text)}")
 
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause CPython's cyclic garbage collector while a summary is assembled.
 
-    A breakdown by a thousand practices allocates hundreds of thousands of small dicts and
-    lists, none in a reference cycle, and the collector would traverse them again and again
-    (about 40% of the time). Reference counting still frees everything; the collector is
-    re-enabled on the way out, exception or not, if it was enabled on the way in.
+    A breakdown by a thousand practices allocates tens of thousands of small dicts and lists,
+    none in a reference cycle, and the collector would traverse them again and again.
+    Reference counting still frees everything; the collector is re-enabled on the way out,
+    exception or not, if it was enabled on the way in.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -397,48 +709,41 @@ def _collector_paused() -> Iterator[None]:
 def _assemble_summary(
     spec: SurveySpec,
     scope: Mapping[str, Any] | None,
-    total: CellAggregates,
+    total: _CellFigures,
     text_answers: Mapping[str, Sequence[str | None]],
     by: str | None,
-    groups: Sequence[GroupAggregates],
+    keys: Sequence[str],
+    labels: Sequence[str],
+    groups: _CellFigures,
     min_n: int,
 ) -> dict[str, Any]:
-    check_min_n(min_n)
-    if by is None and groups:
-        raise ValueError("groups were given without the breakdown they belong to (by)")
-    text_codes = {question.code for question in spec.text_questions}
-    unknown_text = set(text_answers) - text_codes
-    if unknown_text:
-        raise ValueError(f"text answers for questions not in the survey: {sorted(unknown_text)}")
-    (scope_cell,) = _summarise_cells(spec, [total], ["scope"])
+    responses = int(total.responses[0])
     items = [
-        _item_json(item, scope_cell.items[item.code], scope_cell.items[item.code].n < min_n)
-        for item in spec.items
+        _scope_row(_item_rows(item, columns, [int(columns.n[0]) < min_n], [None])[0])
+        for item, columns in zip(spec.items, total.items, strict=True)
     ]
     themes = [
-        _theme_json(
-            theme, scope_cell.themes[theme.code], scope_cell.themes[theme.code].n < min_n, min_n
-        )
-        for theme in spec.themes
+        _scope_row(_theme_rows(theme, columns, [int(columns.n[0]) < min_n], [None], min_n)[0])
+        for theme, columns in zip(spec.themes, total.themes, strict=True)
     ]
     free_text = [
         summarise_text_question(
             question.code,
             text_answers.get(question.code, ()),
             question.themes,
-            total.responses,
+            responses,
             min_n,
         )
         for question in spec.text_questions
     ]
     group_rows, comparisons = (
-        _breakdown(spec, scope_cell, groups, min_n) if by is not None else ([], [])
+        _breakdown(spec, total, keys, labels, groups, min_n) if by is not None else ([], [])
     )
     return {
         "survey": {"slug": spec.slug, "title": spec.title},
         "scope": _scope_json(scope),
         "suppression_min_n": min_n,
-        "responses": total.responses,
+        "responses": responses,
         "items": items,
         "themes": themes,
         "free_text": free_text,

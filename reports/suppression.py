@@ -3,12 +3,14 @@
 Primary suppression withholds any figure computed from fewer than k answers. Secondary
 suppression stops a withheld group figure being recovered by subtracting the published group
 figures from the published scope figure. Every function here is pure: dicts of counts in, sets
-of group keys out.
+of group keys out, or for a whole breakdown at once (``withheld_groups``) arrays in key order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
+
+import numpy as np
 
 
 def check_min_n(min_n: int) -> int:
@@ -61,10 +63,37 @@ def suppress_cells(
     unknown = set(always_suppressed) - set(answers)
     if unknown:
         raise ValueError(f"always-suppressed groups missing from answers: {sorted(unknown)}")
-    withheld = {key for key, count in answers.items() if count < min_n or key in always_suppressed}
+    keys = sorted(answers)
+    withheld = withheld_groups(
+        np.array([answers[key] for key in keys], dtype=np.int64),
+        min_n,
+        scope_published=scope_published,
+        always_suppressed=np.array([key in always_suppressed for key in keys], dtype=bool),
+        unassigned=unassigned,
+    )
+    return frozenset(key for key, hidden in zip(keys, withheld.tolist(), strict=True) if hidden)
+
+
+def withheld_groups(
+    answers: np.ndarray,
+    min_n: int,
+    *,
+    scope_published: bool,
+    always_suppressed: np.ndarray,
+    unassigned: int = 0,
+) -> np.ndarray:
+    """Return ``suppress_cells`` for groups given as arrays in key order: a boolean array, True
+    where the group's figure is withheld.
+
+    ``answers[g]`` is group g's n for the item and ``always_suppressed[g]`` whether it has
+    fewer than k responses; groups must be in key order, which breaks ties. The caller
+    vouches for ``min_n >= 1``.
+    """
+    withheld = (answers < min_n) | always_suppressed
     hidden_remainder = 1 if 0 < unassigned < min_n else 0
-    if len(withheld) + hidden_remainder == 1 and scope_published:
-        candidates = [(count, key) for key, count in answers.items() if key not in withheld]
-        if candidates:
-            withheld.add(min(candidates)[1])
-    return frozenset(withheld)
+    if int(withheld.sum()) + hidden_remainder == 1 and scope_published:
+        candidates = np.flatnonzero(~withheld)
+        if candidates.size:
+            # argmin takes the first of equal counts: the first key in string order.
+            withheld[candidates[np.argmin(answers[candidates])]] = True
+    return withheld
