@@ -130,6 +130,12 @@ def _scoped(
     return select
 
 
+def response_ids_in_scope(survey: Survey, scope: Organisation | None) -> sa.Select:
+    """A query of the ids of `survey`'s responses about `scope` or what lies under it (all of
+    them when `scope` is None), for use as `IN (...)`."""
+    return _scoped(sa.select(response_t.c.id), survey, scope, None, answer_t.alias("unused"))
+
+
 def load_summary(
     session: Session,
     survey: Survey,
@@ -225,11 +231,7 @@ def _likert_answers(
     packed = _packed_answers(connection, first, last, bits, per_column, columns)
     if scope is not None:
         # Only the scope's answers are read, through the response index.
-        packed = packed.where(
-            answer_t.c.response_id.in_(
-                _scoped(sa.select(response_t.c.id), survey, scope, None, group_answer)
-            )
-        )
+        packed = packed.where(answer_t.c.response_id.in_(response_ids_in_scope(survey, scope)))
     table = _int_rows(connection, packed, columns + 1)
     # Each packed row to its response's row. Answers in the id range to questions of other
     # surveys (their responses are not this survey's) match no response and are dropped.
@@ -492,10 +494,7 @@ def _text_answers(
         answer_t.c.question_id.in_(list(ids)), answer_t.c.text.is_not(None)
     )
     if scope is not None:
-        in_scope = _scoped(
-            sa.select(response_t.c.id), survey, scope, None, answer_t.alias("group_answer")
-        )
-        query = query.where(answer_t.c.response_id.in_(in_scope))
+        query = query.where(answer_t.c.response_id.in_(response_ids_in_scope(survey, scope)))
     answers: dict[str, list[str]] = {code: [] for code in ids.values()}
     for question_id, text in connection.execute(query):
         answers[ids[question_id]].append(text)

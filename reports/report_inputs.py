@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from reports.data import resolve_grouping
+from reports.data import resolve_grouping, response_ids_in_scope
 from survey_app.models import Answer, Organisation, QuestionType, Response, Survey
 
 #: Quotes a report shows per free-text question, and the lengths that read well in print.
@@ -51,11 +51,7 @@ def load_report_inputs(
     when the survey is not anonymous and the respondent agreed to be quoted (on_record).
     """
     connection = session.connection()
-    in_scope = sa.select(response_t.c.id).where(response_t.c.survey_id == survey.id)
-    if scope is not None:
-        in_scope = in_scope.join(org_t, org_t.c.id == response_t.c.organisation_id).where(
-            org_t.c[scope.level.path_column] == scope.id
-        )
+    in_scope = response_ids_in_scope(survey, scope)
     first, last = connection.execute(
         sa.select(
             sa.func.min(response_t.c.submitted_at), sa.func.max(response_t.c.submitted_at)

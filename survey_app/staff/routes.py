@@ -165,10 +165,8 @@ def _report_for_request(slug: str) -> tuple[Survey, Organisation | None, dict]:
 @bp.get("/reports/<slug>")
 @staff_required(Role.ADMIN, Role.LEAD)
 def report_view(slug: str) -> str:
-    summary = _summary_for_request(slug)
-    session = get_session()
-    survey = survey_by_slug(session, slug)
-    form = report_form(session, current_user, survey, summary)
+    survey, _scope, summary = _report_for_request(slug)
+    form = report_form(get_session(), current_user, survey, summary)
     return render_template(
         "staff/report.html",
         summary=summary,
