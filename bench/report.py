@@ -1,28 +1,33 @@
 """Benchmark of the PDF report at the size of England (issue 4, item 7). Not a test.
 
     python bench/report.py [--database sqlite|postgresql] [--responses 50000] [--repeat 3]
+                           [--postgresql-url URL] [--postgresql-database NAME] [--profile]
 
 Builds the dataset of ``bench/stats.py`` (its own builder, imported: 50,000 placement-quality
 responses at 1,000 practices under 100 training hubs in the 42 ICBs), then times the England
 report by ICB two ways:
 
 * end to end: ``load_summary`` + ``load_report_inputs`` + ``render_report_pdf``, which renders
-  the HTML and then runs WeasyPrint in its bounded child process (``reports.pdf_sandbox``);
+  the HTML and then runs WeasyPrint in a bounded child process (``reports.pdf_sandbox``), forked
+  by the rendering server this process starts once;
 * WeasyPrint alone: ``HTML(string=html, base_url=<assets>, url_fetcher=AssetsOnlyFetcher())
   .write_pdf(**PDF_OPTIONS)`` in this process, on the identical HTML, with the base URL, fetcher
   and options of the child.
 
-Each round times both, after one untimed warm-up round; the figures are the medians of
-``--repeat`` rounds and the ratio is of those medians, from the same run, since shared machines
-are noisy. Besides wall seconds it prints CPU seconds (this process plus its finished children),
-which a busy machine disturbs less, the steps of the end-to-end path, and the start-up of the
-bounded child alone (a one-line document). ``--profile`` adds cProfiles of one more end-to-end
-run: of this process, where the child shows as the wait in ``subprocess``, then of the child
-rendering the same HTML, its imports included. Targets, in wall time: at most 10 s end to end
-and at most 1.3x WeasyPrint alone.
+Each round times both, after one warm-up round; the figures are the medians of ``--repeat``
+rounds and the ratio is of those medians, from the same run, since shared machines are noisy.
+The warm-up round is the first report of a fresh process (the rendering server starts during
+it) and is printed apart. Besides wall seconds it prints CPU seconds (this process, its
+finished children and the rendering children, which are the server's), which a busy machine
+disturbs less, the steps of the end-to-end path, a one-line document through the bounded
+child, and the start of the rendering server. ``--profile`` adds cProfiles of one more
+end-to-end run: of this process, where the child shows as the wait in ``_exchange``, then of
+WeasyPrint rendering the same HTML in a fresh interpreter, its imports included. Targets, in
+wall time: at most 10 s end to end and at most 1.3x WeasyPrint alone.
 
-SQLite goes into a temporary file; PostgreSQL into its own database, ``bench_report`` (dropped
-and recreated on every run) on the server of ``--postgresql-url``.
+SQLite goes into a temporary file; PostgreSQL into its own database, ``bench_report`` or
+``--postgresql-database`` (dropped and recreated on every run), on the server of
+``--postgresql-url``.
 """
 
 from __future__ import annotations
@@ -56,8 +61,10 @@ from reports.pdf_sandbox import (
     ASSETS,
     PDF_OPTIONS,
     AssetsOnlyFetcher,
-    RenderLimits,
     html_to_pdf_bounded,
+    prepare_renderer,
+    renderer_cpu_seconds,
+    stop_renderer,
 )
 from reports.report_inputs import load_report_inputs
 from survey_app import __version__
@@ -80,9 +87,11 @@ END_TO_END = ("summary", "inputs", "pdf")
 
 
 def clock() -> tuple[float, float]:
-    """Wall seconds, and CPU seconds of this process plus its finished children."""
+    """Wall seconds, and CPU seconds of this process, its finished children and the finished
+    rendering children (the rendering server's, which RUSAGE_CHILDREN does not count)."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.perf_counter(), time.process_time() + children.ru_utime + children.ru_stime
+    cpu = time.process_time() + children.ru_utime + children.ru_stime + renderer_cpu_seconds()
+    return time.perf_counter(), cpu
 
 
 @dataclass(slots=True)
@@ -96,6 +105,7 @@ class Round:
 @dataclass(slots=True)
 class Result:
     rounds: list[Round] = field(default_factory=list)
+    first: Round | None = None
     startup: list[Round] = field(default_factory=list)
     pages: int | None = None
     pages_alone: int | None = None
@@ -140,11 +150,22 @@ def _steps(marks: list[tuple[float, float]], index: int) -> dict[str, float]:
 
 
 def child_startup() -> Round:
-    """The bounded child on a one-line document: interpreter, imports and fonts, no layout."""
+    """A one-line document through a bounded child of a running rendering server (fork,
+    limits, pipes, no layout to speak of), and the start of a fresh server: its wall time
+    until it forks a child for the same document, the child included. The server's own CPU is
+    not counted (it is reaped only when it stops)."""
+    prepare_renderer()
+    html_to_pdf_bounded(TINY_HTML)  # the server is up: time the child alone
     before = clock()
     html_to_pdf_bounded(TINY_HTML)
     after = clock()
-    return Round({"startup": after[0] - before[0]}, {"startup": after[1] - before[1]})
+    stop_renderer()
+    started = time.perf_counter()
+    html_to_pdf_bounded(TINY_HTML)
+    server = time.perf_counter() - started
+    return Round(
+        {"startup": after[0] - before[0], "server": server}, {"startup": after[1] - before[1]}
+    )
 
 
 def page_count(pdf: bytes) -> int | None:
@@ -166,6 +187,8 @@ def measure(url: str, repeat: int) -> Result:
             timed = one_round(session, generated_at, result)
         if index:
             result.rounds.append(timed)
+        else:
+            result.first = timed
     engine.dispose()
     result.startup = [child_startup() for _ in range(repeat)]
     return result
@@ -190,24 +213,17 @@ def profile(url: str) -> tuple[str, str]:
 
 
 def profile_child(html: str) -> pstats.Stats:
-    """The child of ``html_to_pdf_bounded`` (same entry point and limits) under cProfile."""
-    limits = RenderLimits()
+    """What a rendering child runs (``html_to_pdf``), under cProfile in a fresh interpreter,
+    so the imports the rendering server saves each child show too."""
     with tempfile.TemporaryDirectory(prefix="bench-report-") as directory:
         path = Path(directory) / "child.prof"
-        # child_main reads its limits from argv[1:3]; the profile's path rides in argv[3].
         code = (
-            "import cProfile, sys; "
-            "cProfile.run('from reports.pdf_sandbox import child_main; child_main()', sys.argv[3])"
+            "import cProfile, sys; html = sys.stdin.read(); "
+            "cProfile.run('from reports.pdf_sandbox import html_to_pdf; html_to_pdf(html)', "
+            "sys.argv[1])"
         )
         subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                code,
-                str(limits.memory_bytes),
-                str(int(limits.timeout_seconds)),
-                str(path),
-            ],
+            [sys.executable, "-c", code, str(path)],
             input=html.encode("utf-8"),
             capture_output=True,
             check=True,
@@ -249,7 +265,16 @@ def report(name: str, counted: dict[str, int], result: Result, repeat: int) -> N
     row("  render_report_pdf", rounds, "pdf")
     row("    its HTML (render_report_html)", rounds, "html")
     row("    its child process (the rest)", rounds, "child")
-    row("child start-up (a one-line document)", result.startup, "startup")
+    row("a one-line document, bounded child", result.startup, "startup")
+    server = statistics.median(r.wall["server"] for r in result.startup)
+    print(f"  {'rendering server start (wall, once)':<38}{server:>8.3f}")
+    if result.first is not None:
+        wall = result.first.wall
+        print(
+            "  first report of this process (the warm-up round; the rendering server starts "
+            f"during it): end to end {wall['end to end']:.2f} s, alone {wall['alone']:.2f} s, "
+            f"ratio {wall['end to end'] / wall['alone']:.2f}"
+        )
     ratios = [r.wall["end to end"] / r.wall["alone"] for r in rounds]
     print(
         "  per round, end to end / alone seconds (ratio): "
@@ -259,9 +284,15 @@ def report(name: str, counted: dict[str, int], result: Result, repeat: int) -> N
         )
         + f"; median ratio {statistics.median(ratios):.2f}"
     )
+    cpu_ratios = [r.cpu["end to end"] / r.cpu["alone"] for r in rounds]
     print(
-        "  CPU s: this process plus its finished children (user + system), not a database "
-        "server's; less sensitive than wall time to a busy machine."
+        "  per round, CPU ratio: "
+        + ", ".join(f"{ratio:.2f}" for ratio in cpu_ratios)
+        + f"; median {statistics.median(cpu_ratios):.2f}"
+    )
+    print(
+        "  CPU s: this process, its finished children and the rendering children (user + "
+        "system), not a database server's; less sensitive than wall time to a busy machine."
     )
     pages = "unknown (pypdf not installed)" if result.pages is None else str(result.pages)
     print(
@@ -281,12 +312,12 @@ def report(name: str, counted: dict[str, int], result: Result, repeat: int) -> N
     )
 
 
-def database_url(name: str, directory: str, postgresql_url: str) -> str:
+def database_url(name: str, directory: str, postgresql_url: str, database: str) -> str:
     if name == "sqlite":
         return f"sqlite:///{Path(directory) / 'bench.sqlite'}"
     # fresh_postgresql names the database after its module's BENCH_DATABASE; use our own, so
     # that this benchmark and bench/stats.py can run side by side.
-    stats.BENCH_DATABASE = BENCH_DATABASE
+    stats.BENCH_DATABASE = database
     return stats.fresh_postgresql(postgresql_url)
 
 
@@ -304,6 +335,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "or postgresql://postgres@127.0.0.1:5432/postgres)",
     )
     parser.add_argument(
+        "--postgresql-database",
+        default=BENCH_DATABASE,
+        help=f"the database to drop and recreate on that server (default: {BENCH_DATABASE})",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help=f"also print the top {PROFILE_LINES} of a cProfile of one end-to-end run",
@@ -317,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     nproc = len(affinity(0)) if affinity else os.cpu_count()
     print(f"nproc {nproc}, WeasyPrint {weasyprint.__version__}, {sys.executable}")
     with tempfile.TemporaryDirectory(prefix="bench-report-") as directory:
-        url = database_url(args.database, directory, args.postgresql_url)
+        url = database_url(args.database, directory, args.postgresql_url, args.postgresql_database)
         start = time.perf_counter()
         counted = stats.build_dataset(url, args.responses)
         print(f"\n{args.database}: dataset built in {time.perf_counter() - start:.0f} s")

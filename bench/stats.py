@@ -6,13 +6,17 @@ Builds 50,000 placement-quality responses to 20 Likert items (about 1,000,000 an
 missing) at 1,000 practices under about 100 training hubs in the 42 ICBs, then times
 ``reports.data.load_summary`` for all of England, by ICB and by practice, against the floor: the
 bare ``SELECT question_id, value, count(*) FROM answer GROUP BY question_id, value`` over the same
-answers. Each figure is the median of ``--repeat`` runs. Shared machines are noisy, so the
-targets are ratios to the floor measured in the same run (at most 3x), besides at most 1 s per
-summary and a peak under 300 MB.
+answers. Each figure is the median of ``--repeat`` runs, the floor and the summaries taking
+turns. Shared machines are noisy, so the targets are ratios to the floor measured in the same
+run (at most 3x), besides at most 1 s per summary and a peak under 300 MB.
 
-SQLite goes into a temporary file; PostgreSQL into its own database, ``bench_stats`` (dropped
-and recreated on every run) on the server of ``--postgresql-url``. The timings run in a fresh
-child process, so its peak resident set is the summaries' and not the dataset builder's.
+The responses are stored as the application stores them: each with its answers and its Likert
+vector (``likert_vector_columns``), which the summaries read; the floor reads the answers.
+
+SQLite goes into a temporary file; PostgreSQL into its own database, ``bench_stats`` or
+``--postgresql-database`` (dropped and recreated on every run), on the server of
+``--postgresql-url``. The timings run in a fresh child process, so its peak resident set is the
+summaries' and not the dataset builder's.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from sqlmodel import Session
 from survey_app.db import create_db_engine, create_schema
 from survey_app.definitions import shipped_definition_paths
 from survey_app.models import Answer, Organisation, OrgLevel, QuestionType, Response
+from survey_app.models.responses import likert_vector_columns
 from survey_app.services.organisations import OrganisationRow, import_organisations, load_reference
 from survey_app.services.surveys import load_definition_files, require_survey
 
@@ -68,21 +73,13 @@ CASES: tuple[tuple[str, str | None], ...] = (
     ("by practice", "practice"),
 )
 FLOOR_SQL = "SELECT question_id, value, count(*) FROM answer GROUP BY question_id, value"
-#: The index --covering-index adds, which the schema does not have: with it the per-response
-#: pass of load_summary reads one index, as the floor does, instead of index then table.
-COVERING_INDEX_SQL = (
-    "CREATE INDEX ix_answer_response_question_value ON answer (response_id, question_id, value)"
-)
 
 
 # --- the dataset ---------------------------------------------------------------------------------
 
 
-def build_dataset(
-    url: str, responses: int, seed: int = 6, covering_index: bool = False
-) -> dict[str, int]:
-    """Fill an empty database at ``url`` (with ``COVERING_INDEX_SQL`` if ``covering_index``)
-    and say how many rows of each kind it holds."""
+def build_dataset(url: str, responses: int, seed: int = 6) -> dict[str, int]:
+    """Fill an empty database at ``url`` and say how many rows of each kind it holds."""
     engine = create_db_engine(url)
     create_schema(engine)
     rng = np.random.default_rng(seed)
@@ -91,13 +88,18 @@ def build_dataset(
         load_definition_files(session, shipped_definition_paths())
         import_organisations(session, _organisation_rows(session, rng), "benchmark")
         survey = require_survey(session, SURVEY)
-        likert = [q for q in survey.questions if q.type == QuestionType.LIKERT][:ITEMS]
+        all_likert = [q for q in survey.questions if q.type == QuestionType.LIKERT]
         practices = _practices(session)
-        _insert_responses(session, survey.id, likert, practices, responses, rng)
+        _insert_responses(
+            session,
+            survey.id,
+            all_likert[:ITEMS],
+            {q.id for q in all_likert},
+            practices,
+            responses,
+            rng,
+        )
         session.commit()
-    if covering_index:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(COVERING_INDEX_SQL)
     _analyse(engine)
     with engine.connect() as connection:
         counted = {
@@ -156,6 +158,7 @@ def _insert_responses(
     session: Session,
     survey_id: int,
     likert: Sequence[Any],
+    survey_likert_ids: set[int],
     practices: _Practices,
     count: int,
     rng: np.random.Generator,
@@ -165,6 +168,8 @@ def _insert_responses(
     A rating is a theme mean, plus ICB, hub and practice effects (so groups really differ, a
     few practices clearly), a respondent's leniency and their view of each theme, plus noise,
     rounded onto 1-5. About 4% of answers are skipped and 3% of respondents stop part-way.
+    Each response gets its Likert vector from ``likert_vector_columns``, as a submission does
+    (the survey's Likert questions beyond the first ``ITEMS`` stay unanswered).
     """
     themes = sorted({q.theme_id for q in likert})
     theme_of = np.array([themes.index(q.theme_id) for q in likert])
@@ -199,6 +204,10 @@ def _insert_responses(
         answered = rng.random((n, len(likert))) >= 0.04
         stops = np.where(rng.random(n) < 0.03, rng.integers(1, len(likert), size=n), len(likert))
         answered &= np.arange(len(likert))[None, :] < stops[:, None]
+        given = [
+            dict(zip(question_ids[row].tolist(), values[index, row].tolist(), strict=True))
+            for index, row in enumerate(answered)
+        ]
         ids = (
             session.execute(
                 sa.insert(response_t).returning(response_t.c.id, sort_by_parameter_order=True),
@@ -209,7 +218,8 @@ def _insert_responses(
                         "submitted_at": SUBMITTED_AT,
                         "on_record": False,
                     }
-                    for practice in chunk
+                    | likert_vector_columns(survey_likert_ids, answers)
+                    for practice, answers in zip(chunk, given, strict=True)
                 ],
             )
             .scalars()
@@ -244,15 +254,23 @@ def _analyse(engine: sa.Engine) -> None:
 # --- timing ---------------------------------------------------------------------------------------
 
 
-def median_seconds(run: Callable[[], object], repeat: int) -> float:
-    """The median wall time of ``repeat`` calls of ``run``, after one untimed warm-up call."""
-    run()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+def median_seconds(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """The median wall time of ``repeat`` calls of each of ``runs``, after one untimed warm-up
+    call of each.
+
+    The calls are interleaved, a round of every run at a time, so that the floor and each
+    summary see the same load from whatever else shares the machine: their ratio is then
+    fair even when that load comes and goes.
+    """
+    for run in runs.values():
         run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {label: [] for label in runs}
+    for _ in range(repeat):
+        for label, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[label].append(time.perf_counter() - start)
+    return {label: statistics.median(series) for label, series in times.items()}
 
 
 def measure(url: str, repeat: int) -> dict[str, Any]:
@@ -268,13 +286,12 @@ def measure(url: str, repeat: int) -> dict[str, Any]:
         survey = require_survey(session, SURVEY)
         connection = session.connection()
         rss_before = _max_rss_mb()
-        seconds = {
-            "floor": median_seconds(lambda: connection.exec_driver_sql(FLOOR_SQL).all(), repeat)
+        runs: dict[str, Callable[[], object]] = {
+            "floor": lambda: connection.exec_driver_sql(FLOOR_SQL).all()
         }
         for label, by in CASES:
-            seconds[label] = median_seconds(
-                lambda by=by: load_summary(session, survey, None, by, MIN_N), repeat
-            )
+            runs[label] = lambda by=by: load_summary(session, survey, None, by, MIN_N)
+        seconds = median_seconds(runs, repeat)
         rss_peak = _max_rss_mb()
         traced = {}
         for label, by in CASES:
@@ -352,16 +369,18 @@ def print_machine(postgresql_url: str | None) -> None:
             print(f"PostgreSQL: not reachable ({error.orig})")
 
 
-def fresh_postgresql(server_url: str) -> str:
-    """Drop and recreate the benchmark's own database; return its URL."""
+def fresh_postgresql(server_url: str, database: str | None = None) -> str:
+    """Drop and recreate `database` (the benchmark's own, ``BENCH_DATABASE``, by default) on
+    the server of `server_url`; return its URL."""
+    database = database or BENCH_DATABASE
     with (
         create_db_engine(server_url)
         .connect()
         .execution_options(isolation_level="AUTOCOMMIT") as connection
     ):
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
-        connection.exec_driver_sql(f"CREATE DATABASE {BENCH_DATABASE}")
-    return server_url.rstrip("/").rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}"')
+        connection.exec_driver_sql(f'CREATE DATABASE "{database}"')
+    return server_url.rstrip("/").rsplit("/", 1)[0] + f"/{database}"
 
 
 def run_measurement(url: str, repeat: int) -> dict[str, Any]:
@@ -388,13 +407,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a server to create the bench_stats database on (default: $BENCH_POSTGRESQL_URL or "
         "postgresql://postgres@127.0.0.1:5432/postgres)",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the SQLite file and say where")
     parser.add_argument(
-        "--covering-index",
-        action="store_true",
-        help="add an index on answer (response_id, question_id, value) before timing, to "
-        "measure what it is worth",
+        "--postgresql-database",
+        default=BENCH_DATABASE,
+        help=f"the database to drop and recreate on that server (default: {BENCH_DATABASE})",
     )
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file and say where")
     parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
@@ -409,12 +427,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 path = Path(directory) / "bench.sqlite"
                 url = f"sqlite:///{path}"
             else:
-                url = fresh_postgresql(args.postgresql_url)
+                url = fresh_postgresql(args.postgresql_url, args.postgresql_database)
             start = time.perf_counter()
-            counted = build_dataset(url, args.responses, covering_index=args.covering_index)
+            counted = build_dataset(url, args.responses)
             print(f"\n{name}: dataset built in {time.perf_counter() - start:.0f} s")
-            if args.covering_index:
-                print(f"  with {COVERING_INDEX_SQL}")
             report(name, counted, run_measurement(url, args.repeat), args.repeat)
             if name == "sqlite" and args.keep:
                 kept = Path(tempfile.gettempdir()) / "bench-stats.sqlite"

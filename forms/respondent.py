@@ -6,26 +6,51 @@ CSV import shares, so the browser and the import refuse the same answers with th
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Sequence
 
-from flask_wtf import FlaskForm
-from wtforms import Field, RadioField, SelectField, TextAreaField
+from wtforms import Field, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
+from forms.base import PageForm
 from survey_app.models import Organisation, Question, QuestionType, Survey
 from survey_app.questions import InvalidAnswer, ParsedAnswer, parse_answer
 
 ORGANISATION_FIELD = "organisation"
 ON_RECORD_FIELD = "on_record"
+#: What a submission key drawn by `new_submission_key` looks like (128 random bits, URL-safe).
+SUBMISSION_KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 
 
-class ResponseForm(FlaskForm):
+def new_submission_key() -> str:
+    """A fresh key for one form page shown: 128 random bits, URL-safe.
+
+    It lets the submission service tell the same page sent again (after a lost connection, a
+    503 or a double click) from a new response. It is drawn from the operating system's random
+    source, not from anything about the respondent, their invitation or their session, so the
+    stored key identifies a page, never a person, and an anonymous response stays anonymous.
+    """
+    return secrets.token_urlsafe(16)
+
+
+def _genuine_submission_key(sent: str | None) -> str:
+    # Only a browser given this page sends it back; anything else (missing, or not a key we
+    # could have drawn) is treated as a new page, never refused: the respondent cannot fix it.
+    if sent and SUBMISSION_KEY_PATTERN.fullmatch(sent):
+        return sent
+    return new_submission_key()
+
+
+class ResponseForm(PageForm):
     """Base of every respondent form; `build_response_form` adds the survey's fields."""
 
     questions: Sequence[Question] = ()
     organisations: dict[str, Organisation] = {}
     max_text: int = 5000
+    #: Shown in the page as a hidden field and kept when the page is shown again with errors.
+    submission_key = HiddenField(default=new_submission_key, filters=[_genuine_submission_key])
 
     def question_fields(self) -> list[tuple[Question, Field]]:
         return [(question, self[question.code]) for question in self.questions]
@@ -53,7 +78,11 @@ class ResponseForm(FlaskForm):
 
 
 def _answer_validator(question: Question, max_text: int):
-    def validate(_form: FlaskForm, field: Field) -> None:
+    def validate(_form: PageForm, field: Field) -> None:
+        # A browser sends each question once; more than one answer is a forged or broken
+        # request, refused rather than silently keeping the first.
+        if len(field.raw_data or ()) > 1:
+            raise ValidationError(f"Give one answer to this question, not {len(field.raw_data):,}")
         try:
             parse_answer(question, field.data, max_text)
         except InvalidAnswer as exc:
@@ -91,7 +120,7 @@ def build_response_form(
     if organisations is not None:
         allowed = {org.code for org in organisations}
 
-        def validate_organisation(_form: FlaskForm, field: Field) -> None:
+        def validate_organisation(_form: PageForm, field: Field) -> None:
             if not field.data:
                 raise ValidationError("Select the organisation from the list")
             if field.data not in allowed:
@@ -108,7 +137,7 @@ def build_response_form(
         attributes[question.code] = _question_field(question, max_text)
     if survey.asks_on_record:
 
-        def validate_on_record(_form: FlaskForm, field: Field) -> None:
+        def validate_on_record(_form: PageForm, field: Field) -> None:
             if field.data not in ("yes", "no"):
                 raise ValidationError("Select yes or no")
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from sqlmodel import Session
 from wtforms import EmailField, PasswordField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from forms.base import PageForm
 from survey_app.models import OrgLevel, QuestionType, Survey, User
 from survey_app.services.access import reportable_organisations
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PageForm):
     email = EmailField(
         "Email address", validators=[DataRequired("Enter your email address"), Length(max=254)]
     )
@@ -21,11 +21,11 @@ class LoginForm(FlaskForm):
     )
 
 
-class SignOutForm(FlaskForm):
+class SignOutForm(PageForm):
     """Only its CSRF token: signing out is a POST that another site cannot forge."""
 
 
-class ReportForm(FlaskForm):
+class ReportForm(PageForm):
     """Which report: scope and grouping (choices set per user by `report_form`)."""
 
     class Meta:

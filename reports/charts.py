@@ -9,11 +9,21 @@ pyplot figure list, the backend, rcParams) changes.
 
 The Likert chart follows the R likert package: answers below the scale's midpoint extend left
 of zero, answers above it extend right, and the neutral answers are split across the centre.
+
+A chart is drawn straight onto its figure in millimetres (``_Sheet``): bars are Rectangles,
+rules Line2Ds clipped to the plot as an axes clips its grid, and text is glyph outlines put
+where matplotlib's Text would put them. Shaping text (FreeType and raqm) is most of what a
+matplotlib chart costs, and an axes, its ticks and a legend shape every string again on each
+draw; here each distinct string is shaped once per process (scale labels, tick labels and
+percentages recur in every chart), and each glyph's outline is defined once in the SVG and
+placed with <use>, as matplotlib's own text as paths does. The drawing is the one an axes and a
+legend gave, at about a third of the cost.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -22,16 +32,24 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.patches import Patch
+from matplotlib.font_manager import FontProperties, get_font
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.path import Path as OutlinePath
+from matplotlib.textpath import TextToPath, text_to_path
+from matplotlib.transforms import Affine2D, Bbox, Transform, TransformedBbox
 
 FONTS = Path(__file__).resolve().parent / "assets" / "fonts"
 REGULAR_FONT = FONTS / "NotoSans-Regular.ttf"
 BOLD_FONT = FONTS / "NotoSans-Bold.ttf"
 
 MM_PER_INCH = 25.4
+POINTS_PER_MM = 72 / MM_PER_INCH
 #: The width of the text block of an A4 portrait page with 18 mm side margins.
 PAGE_WIDTH_MM = 174.0
 TEXT_PT = 7.5
@@ -115,6 +133,7 @@ def _percent(value: float) -> str:
     return f"{value:.0f}%"
 
 
+@functools.cache
 def _font(size: float = TEXT_PT, bold: bool = False) -> FontProperties:
     return FontProperties(fname=BOLD_FONT if bold else REGULAR_FONT, size=size)
 
@@ -123,16 +142,278 @@ def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width=width, break_long_words=True) or [""]
 
 
-def _svg_data_uri(figure: Figure) -> str:
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="svg", metadata=_SVG_METADATA, transparent=True)
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f"data:image/svg+xml;base64,{encoded}"
+# --- text as paths ------------------------------------------------------------------------------
 
 
-def _figure(width_mm: float, height_mm: float) -> Figure:
-    return Figure(figsize=(width_mm / MM_PER_INCH, height_mm / MM_PER_INCH), dpi=72)
+@dataclass(frozen=True, slots=True)
+class _TextLine:
+    """One line of text laid out by matplotlib, in points: its glyphs (outline key, and
+    position from the start of the baseline), its advance width, and the ascent and descent of
+    its line box."""
+
+    glyphs: tuple[tuple[str, float, float], ...]
+    width: float
+    ascent: float
+    descent: float
+
+
+#: Glyph outlines and places are kept to this many decimals of a point.
+_DECIMALS = 2
+#: Glyph outlines at matplotlib's layout size (``TextToPath.FONT_SCALE`` points), by the key
+#: matplotlib gives them (font name and glyph index).
+_OUTLINES: dict[str, tuple[Any, Any]] = {}
+
+
+@functools.cache
+def _font_metrics(size: float, bold: bool) -> tuple[float, float, float]:
+    """The font's typographic ascent, descent and line gap at ``size``, in points: the least
+    height matplotlib's Text gives a line."""
+    font = get_font(str(BOLD_FONT if bold else REGULAR_FONT))
+    metrics = font.get_sfnt_table("OS/2")
+    scale = size / font.get_sfnt_table("head")["unitsPerEm"]
+    return (
+        metrics["sTypoAscender"] * scale,
+        -metrics["sTypoDescender"] * scale,
+        metrics["sTypoLineGap"] * scale,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_line(text: str, size: float, bold: bool) -> _TextLine:
+    """``text`` (one line) shaped once by matplotlib and kept for every later chart."""
+    properties = _font(size, bold)
+    width, height, descent = text_to_path.get_text_width_height_descent(
+        text, properties, ismath=False
+    )
+    font = get_font(str(BOLD_FONT if bold else REGULAR_FONT))
+    font.set_size(TextToPath.FONT_SCALE, TextToPath.DPI)
+    placed, outlines, _rectangles = text_to_path.get_glyphs_with_font(font, text)
+    _OUTLINES.update(outlines)
+    scale = size / TextToPath.FONT_SCALE
+    glyphs = tuple((key, x * scale, y * scale) for key, x, y, _size in placed)
+    ascent, least_descent, _ = _font_metrics(size, bold)
+    return _TextLine(glyphs, width, max(height - descent, ascent), max(descent, least_descent))
+
+
+@functools.lru_cache(maxsize=4096)
+def _glyph_outline(key: str, size: float) -> OutlinePath | None:
+    """The outline of glyph ``key`` at ``size``, in points from its origin; None for a glyph
+    without one (a space)."""
+    vertices, codes = _OUTLINES[key]
+    if not len(vertices):
+        return None
+    # A hundredth of a point (3.5 micrometres) is far below print resolution, and the shorter
+    # numbers make the SVG a fifth and the PDF a tenth smaller.
+    scaled = np.round(vertices * (size / TextToPath.FONT_SCALE), _DECIMALS)
+    return OutlinePath(scaled, codes, readonly=True)
+
+
+class _Glyphs(Artist):
+    """One glyph outline filled at many places: what a line of path markers draws, without a
+    line's upkeep. The SVG defines the outline once and places it with <use>, as matplotlib's
+    own text as paths does."""
+
+    def __init__(
+        self,
+        outline: OutlinePath,
+        places: Sequence[tuple[float, float]],
+        colour: str,
+        transform: Transform,
+        zorder: float,
+    ) -> None:
+        super().__init__()
+        self._outline = outline
+        self._places = OutlinePath(np.asarray(places, dtype=float))
+        self._colour = to_rgba(colour)
+        self.set_transform(transform)
+        self.set_zorder(zorder)
+
+    def draw(self, renderer: Any) -> None:
+        if not self.get_visible():
+            return
+        context = renderer.new_gc()
+        context.set_linewidth(0)
+        scale = Affine2D().scale(renderer.points_to_pixels(1.0))
+        renderer.draw_markers(
+            context, self._outline, scale, self._places, self.get_transform(), self._colour
+        )
+        context.restore()
+
+
+class _Sheet:
+    """A matplotlib figure drawn on in millimetres measured from its top-left corner."""
+
+    def __init__(self, width_mm: float, height_mm: float) -> None:
+        self.width_mm, self.height_mm = width_mm, height_mm
+        self.figure = Figure(figsize=(width_mm / MM_PER_INCH, height_mm / MM_PER_INCH), dpi=72)
+        self._mm = (
+            Affine2D()
+            .scale(1 / MM_PER_INCH, -1 / MM_PER_INCH)
+            .translate(0, height_mm / MM_PER_INCH)
+            + self.figure.dpi_scale_trans
+        )
+        #: Where each glyph goes, in points from the bottom-left corner, by (glyph, size,
+        #: colour, zorder): one _Glyphs artist per key draws them all.
+        self._glyphs: dict[tuple[str, float, str, float], list[tuple[float, float]]] = {}
+
+    def rectangle(
+        self, x: float, y: float, width: float, height: float, colour: str, zorder: float = 1
+    ) -> None:
+        """A filled rectangle without an edge; (x, y) is its top-left corner."""
+        self.figure.add_artist(
+            Rectangle(
+                (x, y),
+                width,
+                height,
+                transform=self._mm,
+                facecolor=colour,
+                edgecolor="none",
+                linewidth=0,
+                zorder=zorder,
+            )
+        )
+
+    def line(
+        self,
+        xs: Sequence[float],
+        ys: Sequence[float],
+        colour: str,
+        width: float,
+        zorder: float = 0,
+        **style: Any,
+    ) -> None:
+        """A polyline (or, with a ``marker`` style, markers) through the points in mm."""
+        style.setdefault("solid_capstyle", "butt")
+        self.figure.add_artist(
+            Line2D(
+                xs, ys, transform=self._mm, color=colour, linewidth=width, zorder=zorder, **style
+            )
+        )
+
+    def rule(
+        self,
+        x: float,
+        top: float,
+        bottom: float,
+        colour: str,
+        width: float,
+        within: tuple[float, float],
+        zorder: float = 0,
+        **style: Any,
+    ) -> None:
+        """A vertical line from ``bottom`` up to ``top`` at ``x``, clipped, as an axes clips
+        its grid lines, to the plot between ``within`` (left and right, mm) and top and bottom:
+        a line on the plot's edge shows its inner half."""
+        style.setdefault("solid_capstyle", "projecting")
+        rule = Line2D(
+            [x, x], [bottom, top], transform=self._mm, color=colour, linewidth=width, **style
+        )
+        plot = Bbox.from_extents(within[0], top, within[1], bottom)
+        rule.set_clip_box(TransformedBbox(plot, self._mm))
+        rule.set_zorder(zorder)
+        self.figure.add_artist(rule)
+
+    def text(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        *,
+        size: float = TEXT_PT,
+        bold: bool = False,
+        colour: str = INK,
+        ha: str = "left",
+        va: str = "center",
+        backdrop: str | None = None,
+        zorder: float = 3,
+    ) -> None:
+        """``text`` drawn as paths, anchored at (x, y) mm as matplotlib's Text anchors it.
+
+        Lines split at "\n" and are aligned among themselves as ``ha``; ``va`` is "top",
+        "center" or "baseline" (of the last line). ``backdrop`` fills the text's box, padded by
+        1.5 pt, behind it (a bbox of matplotlib's).
+        """
+        lines = [_text_line(line, size, bold) for line in text.split("\n")]
+        gap = _font_metrics(size, bold)[2] if len(lines) > 1 else 0.0
+        box_width = max(line.width for line in lines)
+        box_height = sum(line.ascent + line.descent + gap for line in lines)
+        # The box's top-left corner relative to the anchor, in points, y upwards.
+        share = {"left": 0.0, "center": 0.5, "right": 1.0}[ha]
+        left = -box_width * share
+        top = {
+            "top": 0.0,
+            "center": box_height / 2,
+            "baseline": box_height - lines[-1].descent - gap / 2,
+        }[va]
+        if backdrop is not None:
+            pad = 1.5
+            self.rectangle(
+                x + (left - pad) / POINTS_PER_MM,
+                y - (top + pad) / POINTS_PER_MM,
+                (box_width + 2 * pad) / POINTS_PER_MM,
+                (box_height + 2 * pad) / POINTS_PER_MM,
+                backdrop,
+                zorder,
+            )
+        origin_x = x * POINTS_PER_MM + left
+        baseline = (self.height_mm - y) * POINTS_PER_MM + top
+        for line in lines:
+            baseline -= line.ascent + gap / 2
+            start = origin_x + (box_width - line.width) * share
+            for key, glyph_x, glyph_y in line.glyphs:
+                places = self._glyphs.setdefault((key, size, colour, zorder), [])
+                place = (start + glyph_x, baseline + glyph_y)
+                places.append((round(place[0], _DECIMALS), round(place[1], _DECIMALS)))
+            baseline -= line.descent + gap / 2
+
+    def legend(self, entries: Sequence[tuple[str, str]], size: float) -> None:
+        """Colour keys with their labels in one row at the top right: the layout of
+        matplotlib's figure legend (loc "upper right", handle 1 x 1 em, handletextpad 0.4,
+        columnspacing 1, borderaxespad 0.2, borderpad 0.4, no frame)."""
+        lines = [_text_line(label, size, False) for label, _ in entries]
+        # matplotlib's handle box: 1 em wide, its descent a heuristic share of the em.
+        handle_descent = 0.35 * size * (1.0 - 0.7)
+        handle_ascent = size - 2 * handle_descent
+        ascent = max(handle_ascent, *(line.ascent for line in lines))
+        edge, pad = 0.2 * size, 0.4 * size
+        content = sum(size + 0.4 * size + line.width for line in lines)
+        content += (len(lines) - 1) * size
+        x = self.width_mm * POINTS_PER_MM - edge - pad - content
+        baseline = edge + pad + ascent
+        for (label, colour), line in zip(entries, lines, strict=True):
+            self.rectangle(
+                x / POINTS_PER_MM,
+                (baseline - handle_ascent) / POINTS_PER_MM,
+                size / POINTS_PER_MM,
+                (handle_ascent + handle_descent) / POINTS_PER_MM,
+                colour,
+            )
+            x += 1.4 * size
+            self.text(
+                x / POINTS_PER_MM,
+                baseline / POINTS_PER_MM,
+                label,
+                size=size,
+                colour="black",
+                va="baseline",
+            )
+            x += line.width + size
+
+    def svg_data_uri(self) -> str:
+        """The figure as a deterministic SVG ``data:`` URI (call inside the chart rc_context)."""
+        points = Affine2D().scale(1 / 72) + self.figure.dpi_scale_trans
+        for (key, size, colour, zorder), places in self._glyphs.items():
+            outline = _glyph_outline(key, size)
+            if outline is not None:
+                self.figure.add_artist(_Glyphs(outline, places, colour, points, zorder))
+        FigureCanvasAgg(self.figure)
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="svg", metadata=_SVG_METADATA, transparent=True)
+        encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+        return f"data:image/svg+xml;base64,{encoded}"
+
+
+# --- the charts ---------------------------------------------------------------------------------
 
 
 def likert_chart(
@@ -159,139 +440,73 @@ def likert_chart(
         if row.counts is not None and len(row.counts) != points:
             raise ValueError(f"{row.label!r}: {len(row.counts)} counts for {points} labels")
 
-    label_mm, gap_mm, legend_mm, axis_mm, line_mm = 68.0, 11.0, 6.0, 5.0, 3.4
+    label_mm, gap_mm, legend_mm, axis_mm, line_mm, bar_mm = 68.0, 11.0, 6.0, 5.0, 3.4, 4.6
     wrapped = [_wrap(row.label, 46) for row in rows]
     pitches = [max(6.6, len(lines) * line_mm + 1.8) for lines in wrapped]
     plot_mm = sum(pitches)
     height_mm = legend_mm + plot_mm + axis_mm
-    left_mm = label_mm + gap_mm
-    plot_width_mm = width_mm - left_mm - gap_mm
+    plot_left = label_mm + gap_mm
+    # Millimetres per percentage point: the plot spans -100% to 100%.
+    scale = (width_mm - plot_left - gap_mm) / 200
 
+    def x_at(share: float) -> float:
+        return plot_left + (share + 100) * scale
+
+    alt_rows = []
     with matplotlib.rc_context(_RC):
-        figure = _figure(width_mm, height_mm)
-        axes = figure.add_axes(
-            (
-                left_mm / width_mm,
-                axis_mm / height_mm,
-                plot_width_mm / width_mm,
-                plot_mm / height_mm,
-            )
-        )
-        axes.set_xlim(-100, 100)
-        axes.set_ylim(plot_mm, 0)
-        for side in ("top", "right", "left", "bottom"):
-            axes.spines[side].set_visible(False)
-        axes.set_yticks([])
-        axes.set_xticks([-100, -50, 0, 50, 100])
-        axes.set_xticklabels(["100%", "50%", "0", "50%", "100%"])
-        for label in axes.get_xticklabels():
-            label.set_fontproperties(_font(6.5))
-            label.set_color(MUTED)
-        axes.tick_params(axis="x", length=0, pad=2)
-        for x in (-100, -50, 50, 100):
-            axes.axvline(x, color=GRID, linewidth=0.5, zorder=0)
-        axes.axvline(0, color=CENTRE_LINE, linewidth=0.6, zorder=0)
+        sheet = _Sheet(width_mm, height_mm)
+        plot_bottom = legend_mm + plot_mm
+        plot = (x_at(-100), x_at(100))
+        for share in (-100, -50, 50, 100):
+            sheet.rule(x_at(share), legend_mm, plot_bottom, GRID, 0.5, plot)
+        sheet.rule(x_at(0), legend_mm, plot_bottom, CENTRE_LINE, 0.6, plot)
+        for share in (-100, -50, 0, 50, 100):
+            tick = f"{abs(share)}%" if share else "0"
+            tick_top = plot_bottom + 2 / POINTS_PER_MM
+            sheet.text(x_at(share), tick_top, tick, size=6.5, colour=MUTED, ha="center", va="top")
 
-        bar_mm = 4.6
-        alt_rows = []
         top = 0.0
         for row, lines, pitch in zip(rows, wrapped, pitches, strict=True):
-            centre = top + pitch / 2
+            centre = legend_mm + top + pitch / 2
             text_top = centre - (len(lines) - 1) * line_mm / 2
             for index, line in enumerate(lines):
-                figure.text(
-                    (label_mm - 1) / width_mm,
-                    1 - (legend_mm + text_top + index * line_mm) / height_mm,
-                    line,
-                    fontproperties=_font(8),
-                    color=INK,
-                    ha="right",
-                    va="center",
-                )
+                sheet.text(label_mm - 1, text_top + index * line_mm, line, size=8, ha="right")
+            top += pitch
             total = sum(row.counts) if row.counts is not None else 0
             if total == 0:
-                axes.text(
-                    0,
+                sheet.text(
+                    x_at(0),
                     centre,
                     withheld_text,
-                    fontproperties=_font(7),
-                    color=MUTED,
+                    size=7,
+                    colour=MUTED,
                     ha="center",
-                    va="center",
-                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5},
+                    backdrop="white",
                     zorder=4,
                 )
                 alt_rows.append(f"{row.label}: {withheld_text}.")
-                top += pitch
                 continue
             assert row.counts is not None
             shares = [100 * count / total for count in row.counts]
             low, neutral, high = split_answers(row.counts)
             half = points // 2
+            bar_top = centre - bar_mm / 2
             # Neutral (odd scales) straddles zero; lower answers stack leftwards from its edge,
             # higher answers rightwards, the strongest at the ends.
             start = -neutral / 2
             for index in range(half - 1, -1, -1):
                 start -= shares[index]
-                axes.barh(
-                    centre,
-                    shares[index],
-                    left=start,
-                    height=bar_mm,
-                    color=colours[index],
-                    linewidth=0,
-                )
+                sheet.rectangle(x_at(start), bar_top, shares[index] * scale, bar_mm, colours[index])
             if points % 2:
-                axes.barh(
-                    centre,
-                    neutral,
-                    left=-neutral / 2,
-                    height=bar_mm,
-                    color=colours[half],
-                    linewidth=0,
-                )
+                sheet.rectangle(x_at(-neutral / 2), bar_top, neutral * scale, bar_mm, colours[half])
             start = neutral / 2
             for index in range(points - half, points):
-                axes.barh(
-                    centre,
-                    shares[index],
-                    left=start,
-                    height=bar_mm,
-                    color=colours[index],
-                    linewidth=0,
-                )
+                sheet.rectangle(x_at(start), bar_top, shares[index] * scale, bar_mm, colours[index])
                 start += shares[index]
-            axes.text(
-                -102,
-                centre,
-                _percent(low),
-                fontproperties=_font(7),
-                color=INK,
-                ha="right",
-                va="center",
-                clip_on=False,
-            )
-            axes.text(
-                102,
-                centre,
-                _percent(high),
-                fontproperties=_font(7, bold=True),
-                color=INK,
-                ha="left",
-                va="center",
-                clip_on=False,
-            )
+            sheet.text(x_at(-102), centre, _percent(low), size=7, ha="right")
+            sheet.text(x_at(102), centre, _percent(high), size=7, bold=True)
             if points % 2 and neutral >= 8:  # a narrower segment cannot hold its label
-                axes.text(
-                    0,
-                    centre,
-                    _percent(neutral),
-                    fontproperties=_font(6.5),
-                    color=INK,
-                    ha="center",
-                    va="center",
-                    zorder=4,
-                )
+                sheet.text(x_at(0), centre, _percent(neutral), size=6.5, ha="center", zorder=4)
             described = ", ".join(
                 f"{label} {_percent(share)}"
                 for label, share in zip(scale_labels, shares, strict=True)
@@ -300,27 +515,10 @@ def likert_chart(
                 f"{row.label}: {described} (below the midpoint {_percent(low)}, "
                 f"above it {_percent(high)}; {total:,} answers)."
             )
-            top += pitch
 
-        handles = [
-            Patch(facecolor=colour, edgecolor="none", label=label)
-            for colour, label in zip(colours, scale_labels, strict=True)
-        ]
         # One line, right-aligned with the plot: it may reach over the label column.
-        figure.legend(
-            handles=handles,
-            loc="upper right",
-            bbox_to_anchor=(1.0, 1.0),
-            ncol=points,
-            frameon=False,
-            prop=_font(6.5),
-            handlelength=1.0,
-            handleheight=1.0,
-            handletextpad=0.4,
-            columnspacing=1.0,
-            borderaxespad=0.2,
-        )
-        data_uri = _svg_data_uri(figure)
+        sheet.legend(list(zip(scale_labels, colours, strict=True)), 6.5)
+        data_uri = sheet.svg_data_uri()
 
     alt = (
         f"Bar chart of the answers to the {title} statements, from "
@@ -342,99 +540,71 @@ def theme_scores_chart(
     """
     if not themes:
         raise ValueError("a theme chart needs at least one theme")
-    label_mm, gap_mm, axis_mm, pitch_mm, value_mm = 52.0, 4.0, 7.0, 6.6, 12.0
+    label_mm, gap_mm, axis_mm, pitch_mm, value_mm, top_mm = 52.0, 4.0, 7.0, 6.6, 12.0, 2.0
     plot_mm = pitch_mm * len(themes)
-    height_mm = plot_mm + axis_mm + 2
-    plot_width_mm = width_mm - label_mm - gap_mm - value_mm
+    height_mm = top_mm + plot_mm + axis_mm
+    plot_left = label_mm + gap_mm
+    plot_width = width_mm - plot_left - value_mm
+    plot_bottom = top_mm + plot_mm
+
+    def x_at(score: float) -> float:
+        return plot_left + (score - 1) / (points - 1) * plot_width
 
     alt_rows = []
     with matplotlib.rc_context(_RC):
-        figure = _figure(width_mm, height_mm)
-        axes = figure.add_axes(
-            (
-                (label_mm + gap_mm) / width_mm,
-                axis_mm / height_mm,
-                plot_width_mm / width_mm,
-                plot_mm / height_mm,
-            )
+        sheet = _Sheet(width_mm, height_mm)
+        plot = (x_at(1), x_at(points))
+        for value in range(1, points + 1):
+            x = x_at(value)
+            sheet.rule(x, top_mm, plot_bottom, GRID, 0.5, plot)
+            sheet.line([x, x], [plot_bottom, plot_bottom + 2 / POINTS_PER_MM], MUTED, 0.5, 2.5)
+            tick_top = plot_bottom + 3.5 / POINTS_PER_MM
+            sheet.text(x, tick_top, str(value), size=6.5, colour=MUTED, ha="center", va="top")
+        sheet.line(
+            [plot_left, plot_left + plot_width],
+            [plot_bottom] * 2,
+            MUTED,
+            0.6,
+            2.5,
+            solid_capstyle="projecting",
         )
-        axes.set_xlim(1, points)
-        axes.set_ylim(plot_mm, 0)
-        for side in ("top", "right", "left"):
-            axes.spines[side].set_visible(False)
-        axes.spines["bottom"].set_color(MUTED)
-        axes.spines["bottom"].set_linewidth(0.6)
-        axes.set_yticks([])
-        axes.set_xticks(range(1, points + 1))
-        axes.set_xticklabels([str(value) for value in range(1, points + 1)])
-        for label in axes.get_xticklabels():
-            label.set_fontproperties(_font(6.5))
-            label.set_color(MUTED)
-        axes.tick_params(axis="x", length=2, width=0.5, color=MUTED, pad=1.5)
-        for x in range(1, points + 1):
-            axes.axvline(x, color=GRID, linewidth=0.5, zorder=0)
         midpoint = (1 + points) / 2
-        axes.axvline(midpoint, color=MUTED, linewidth=0.7, linestyle=(0, (2, 2)), zorder=1)
+        sheet.rule(x_at(midpoint), top_mm, plot_bottom, MUTED, 0.7, plot, 1, linestyle=(0, (2, 2)))
 
         for index, theme in enumerate(themes):
-            centre = pitch_mm * (index + 0.5)
-            axes.text(
-                1 - (gap_mm / plot_width_mm) * (points - 1),
-                centre,
-                "\n".join(_wrap(theme["title"], 36)),
-                fontproperties=_font(),
-                color=INK,
-                ha="right",
-                va="center",
-                clip_on=False,
-            )
+            centre = top_mm + pitch_mm * (index + 0.5)
+            sheet.text(label_mm, centre, "\n".join(_wrap(theme["title"], 36)), ha="right")
             if theme["suppressed"] or theme["mean"] is None:
-                axes.text(
-                    midpoint,
+                sheet.text(
+                    x_at(midpoint),
                     centre,
                     withheld_text,
-                    fontproperties=_font(7),
-                    color=MUTED,
+                    size=7,
+                    colour=MUTED,
                     ha="center",
-                    va="center",
-                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5},
+                    backdrop="white",
                 )
                 alt_rows.append(f"{theme['title']}: {withheld_text}.")
                 continue
             mean = theme["mean"]
             interval = theme["ci95"]
             if interval is not None:
-                axes.plot(
-                    interval,
-                    [centre, centre],
-                    color=ACCENT,
-                    linewidth=1.4,
-                    solid_capstyle="butt",
-                    zorder=2,
-                )
-            axes.plot(
-                [mean],
+                sheet.line([x_at(bound) for bound in interval], [centre] * 2, ACCENT, 1.4, 2)
+            sheet.line(
+                [x_at(mean)],
                 [centre],
+                ACCENT,
+                1.5,
+                3,
                 marker="o",
                 markersize=4.6,
-                color=ACCENT,
                 markeredgecolor="white",
                 markeredgewidth=0.6,
-                zorder=3,
             )
-            axes.text(
-                points + (value_mm / 2 / plot_width_mm) * (points - 1),
-                centre,
-                f"{mean:.2f}",
-                fontproperties=_font(7.5, bold=True),
-                color=INK,
-                ha="center",
-                va="center",
-                clip_on=False,
-            )
+            sheet.text(x_at(points) + value_mm / 2, centre, f"{mean:.2f}", bold=True, ha="center")
             spread = f" (95% interval {interval[0]:.2f} to {interval[1]:.2f})" if interval else ""
             alt_rows.append(f"{theme['title']}: {mean:.2f} out of {points}{spread}.")
-        data_uri = _svg_data_uri(figure)
+        data_uri = sheet.svg_data_uri()
 
     alt = f"Theme scores, mean out of {points} with the 95% interval: " + " ".join(alt_rows)
     return Chart(data_uri, alt, width_mm, height_mm)

@@ -1,9 +1,12 @@
 """Loading a survey's data for the statistics: aggregates from the database, never one Python
 object per answer.
 
-Per summary it runs four queries: the responses in scope with their group, each response's
-Likert answers packed into a few integers (one GROUP BY over the answers, fetched straight into
-a numpy array), the groups' names, and the scope's free-text answers. Counting those answers into
+The Likert statistics read one row per response, not one per answer: each response carries
+its Likert answers as a short vector written with it at submission (`Response.likert_values`;
+the Answer rows stay the record). Per summary, one query has the database join the scope's
+vectors, and their group keys, into two strings that numpy cuts into a responses x items
+matrix; a grouping by level looks the responses' organisations up in the organisation table;
+then come the groups' names and the scope's free-text answers. Counting the matrix into
 integer tables per group (`_AnswerCounts`), and everything after, is arithmetic on arrays:
 `reports.summary.build_summary_from_tables` takes it from there.
 """
@@ -39,6 +42,7 @@ from survey_app.models import (
     Response,
     Survey,
 )
+from survey_app.models.responses import LIKERT_ZERO
 from survey_app.services import ServiceError
 
 answer_t = Answer.__table__  # type: ignore[attr-defined]
@@ -98,33 +102,26 @@ def resolve_grouping(survey: Survey, by: str | None) -> Grouping | None:
     )
 
 
-def _group_column(grouping: Grouping | None, group_answer: sa.Table) -> sa.ColumnElement:
-    if grouping is None:
-        return sa.literal(None).label("grp")
-    if grouping.level is not None:
-        return org_t.c[grouping.level.path_column].label("grp")
-    return group_answer.c.option_id.label("grp")
-
-
 def _scoped(
     select: sa.Select,
     survey: Survey,
     scope: Organisation | None,
-    grouping: Grouping | None,
-    group_answer: sa.Table,
+    group_question: Question | None = None,
+    group_answer: sa.Table | None = None,
 ) -> sa.Select:
-    """`select` (over `response_t`) restricted to the survey and scope, joined for grouping."""
+    """`select` (over `response_t`) restricted to the survey and scope, and outer-joined to
+    `group_answer`, the answers to `group_question`, when grouping by a choice question."""
     select = select.where(response_t.c.survey_id == survey.id)
-    if scope is not None or (grouping is not None and grouping.level is not None):
-        select = select.join(org_t, org_t.c.id == response_t.c.organisation_id)
     if scope is not None:
-        select = select.where(org_t.c[scope.level.path_column] == scope.id)
-    if grouping is not None and grouping.question is not None:
+        select = select.join(org_t, org_t.c.id == response_t.c.organisation_id).where(
+            org_t.c[scope.level.path_column] == scope.id
+        )
+    if group_question is not None and group_answer is not None:
         select = select.outerjoin(
             group_answer,
             sa.and_(
                 group_answer.c.response_id == response_t.c.id,
-                group_answer.c.question_id == grouping.question.id,
+                group_answer.c.question_id == group_question.id,
             ),
         )
     return select
@@ -133,7 +130,7 @@ def _scoped(
 def response_ids_in_scope(survey: Survey, scope: Organisation | None) -> sa.Select:
     """A query of the ids of `survey`'s responses about `scope` or what lies under it (all of
     them when `scope` is None), for use as `IN (...)`."""
-    return _scoped(sa.select(response_t.c.id), survey, scope, None, answer_t.alias("unused"))
+    return _scoped(sa.select(response_t.c.id), survey, scope)
 
 
 def load_summary(
@@ -149,8 +146,8 @@ def load_summary(
     spec = survey_spec(survey)
     connection = session.connection()
     answers = _likert_answers(connection, survey, spec, scope, grouping)
-    # Group keys as they come from the database (organisation or option ids); -1 is in scope
-    # but in no group, as the NULL key of a GROUP BY would be.
+    # Group keys are database ids (the ancestors' organisations, or options); NO_GROUP is in
+    # scope but in no group, as the NULL key of a GROUP BY would be.
     keys, group_of = np.unique(answers.group_keys, return_inverse=True)
     counts = _count_answers(spec, answers.values, group_of, len(keys))
     # The scope's counts are its cells' counts added up, exactly: integers all.
@@ -179,10 +176,15 @@ NO_GROUP = -1
 @dataclass(frozen=True, slots=True)
 class LikertAnswers:
     """The scope's responses, one row each: ``group_keys`` (a database id, or NO_GROUP) and
-    ``values``, responses x Likert items in the survey's item order, 0 where unanswered."""
+    ``values`` (uint8), responses x Likert items in the survey's item order, 0 where
+    unanswered."""
 
     group_keys: np.ndarray
     values: np.ndarray
+
+
+#: Between two responses' vectors in the concatenation; never a character of a vector.
+_SEPARATOR = ord("|")
 
 
 def _likert_answers(
@@ -192,120 +194,135 @@ def _likert_answers(
     scope: Organisation | None,
     grouping: Grouping | None,
 ) -> LikertAnswers:
-    """Every response in scope with its group and its Likert answers, from two queries.
+    """Every response in scope with its group and its Likert answers.
 
-    One row per response rather than one per answer: a million answers fetched as Python
-    tuples cost several times what the database spends reading them. The answers of a
-    response are packed into a few 64-bit integers in SQL, each item's value in its own bit
-    field (slot = question id - the first item's id), so a response is a handful of numbers
-    and numpy unpacks them all at once. Every count, theme score and Cronbach sum is then
-    arithmetic on the unpacked matrix, so the answers are read once for the whole summary.
+    Each response carries its Likert answers as a short string written when it was stored
+    (`Response.likert_values`: one character per question id from
+    `Response.likert_first_question_id`), so the summary reads one row per response rather
+    than one per answer. The database concatenates the scope's strings into one, with the
+    responses' group keys into another in the same row order, so Python receives two strings
+    rather than 50,000 rows, and numpy cuts the first into a responses x characters matrix.
+    Grouping by a level reads each response's organisation and looks its ancestor up in
+    numpy: cheaper than joining every response to its organisation.
 
-    The packing groups the answer table alone by response, which the database can do in one
-    pass over it (PostgreSQL hashes; SQLite walks the (response_id, question_id) index in
-    order); the responses in scope and their groups come from a second, small query and
-    are matched to their answers in numpy. Responses without any answer count as responses.
+    The strings are laid out alike unless the survey was reloaded with new questions; then a
+    second query concatenates each layout on its own.
+
+    Refuses (ValueError) a response stored without its vector, and a stored value that is
+    not a point of its item's scale: a summary never reads a vector it cannot trust.
     """
+    ids = {q.code: q.id for q in survey.questions}
+    item_ids = np.array([ids[item.code] for item in spec.items], dtype=np.int64)
     group_answer = answer_t.alias("group_answer")
-    in_scope = _scoped(
-        sa.select(
-            response_t.c.id, sa.func.coalesce(_group_column(grouping, group_answer), NO_GROUP)
-        ).select_from(response_t),
+    first, vectors = response_t.c.likert_first_question_id, response_t.c.likert_values
+    columns = [sa.func.count(), sa.func.count(vectors), sa.func.min(first), sa.func.max(first)]
+    columns.append(_joined(connection, vectors, chr(_SEPARATOR)))
+    if grouping is not None:
+        # One pass over the rows feeds every aggregate of the query, so both strings list the
+        # responses in the same order; `_vector_block` checks that neither left one out. 0
+        # stands for no group (no option chosen): a NULL would be left out of the list.
+        key = group_answer.c.option_id if grouping.question else response_t.c.organisation_id
+        columns.append(_joined(connection, sa.cast(sa.func.coalesce(key, 0), sa.Text), ","))
+    query = _scoped(
+        sa.select(*columns).select_from(response_t),
         survey,
         scope,
-        grouping,
+        grouping.question if grouping is not None else None,
         group_answer,
     )
-    responses = _int_rows(connection, in_scope, 2)
-    response_ids, group_keys = responses[:, 0], responses[:, 1]
-    ids = {q.code: q.id for q in survey.questions}
-    item_ids = [ids[item.code] for item in spec.items]
-    values = np.zeros((len(response_ids), len(item_ids)), dtype=np.int64)
-    if not item_ids or not len(response_ids):
-        return LikertAnswers(group_keys, values)
-    # Values are 1..K (checked on the way in), so a slot needs the bits of the largest K.
-    bits = max(item.points for item in spec.items).bit_length()
-    per_column = 63 // bits
-    first, last = min(item_ids), max(item_ids)
-    columns = (last - first) // per_column + 1
-    packed = _packed_answers(connection, first, last, bits, per_column, columns)
-    if scope is not None:
-        # Only the scope's answers are read, through the response index.
-        packed = packed.where(answer_t.c.response_id.in_(response_ids_in_scope(survey, scope)))
-    table = _int_rows(connection, packed, columns + 1)
-    # Each packed row to its response's row. Answers in the id range to questions of other
-    # surveys (their responses are not this survey's) match no response and are dropped.
-    order = np.argsort(response_ids)
-    sorted_ids = response_ids[order]
-    position = np.minimum(np.searchsorted(sorted_ids, table[:, 0]), len(sorted_ids) - 1)
-    found = sorted_ids[position] == table[:, 0]
-    packed_values = np.zeros((len(response_ids), columns), dtype=np.int64)
-    packed_values[order[position[found]]] = table[found, 1:]
-    column, slot = np.divmod(np.array(item_ids) - first, per_column)
-    values = (packed_values[:, column] >> (slot * bits)) & ((1 << bits) - 1)
-    for item, highest in zip(spec.items, values.max(axis=0).tolist(), strict=True):
+    blocks = [_vector_block(survey, row, item_ids) for row in connection.execute(query)]
+    if None in blocks:
+        # Vectors of more than one layout: concatenate each layout on its own.
+        layouts = query.group_by(first, sa.func.length(vectors))
+        blocks = [_vector_block(survey, row, item_ids) for row in connection.execute(layouts)]
+        if None in blocks:
+            raise ValueError(f"stored Likert vectors of {survey.slug} are not laid out alike")
+    group_keys = np.concatenate([block[0] for block in blocks])  # type: ignore[index]
+    values = np.concatenate([block[1] for block in blocks])  # type: ignore[index]
+    if grouping is not None and grouping.level is not None:
+        group_keys = _ancestors(connection, grouping.level, scope, group_keys)
+    else:
+        group_keys[group_keys == 0] = NO_GROUP
+    for item, highest in zip(spec.items, values.max(axis=0, initial=0).tolist(), strict=True):
         if highest > item.points:
-            raise ValueError(f"item {item.code!r} has a stored value above {item.points}")
+            raise ValueError(
+                f"item {item.code!r} has a stored value that is not a point of its scale 1.."
+                f"{item.points}"
+            )
     return LikertAnswers(group_keys, values)
 
 
-def _packed_answers(
-    connection: Connection, first: int, last: int, bits: int, per_column: int, columns: int
-) -> sa.Select:
-    """SELECT response_id and its answers to questions `first`..`last` packed into `columns`
-    integers, `per_column` slots of `bits` bits each, one row per response that has any."""
-    # The slots of one response never overlap, so their sum is their bitwise OR. PostgreSQL
-    # has the OR as an aggregate; its sum of bigints would be numeric, Decimals on the way out.
-    aggregate = sa.func.bit_or if connection.dialect.name == "postgresql" else sa.func.sum
-    question = answer_t.c.question_id
-    value = sa.cast(answer_t.c.value, sa.BigInteger)
-    packed = []
-    for column in range(columns):
-        low = first + column * per_column
-        high = low + per_column - 1
-        packed_column = aggregate(value.op("<<")((question - low) * bits))
-        # The WHERE below keeps first..last, so a column only needs the bounds inside it.
-        # FILTER rather than CASE: both databases skip the other rows sooner.
-        bounds = []
-        if column > 0:
-            bounds.append(question >= low)
-        if column < columns - 1:
-            bounds.append(question <= high)
-        if bounds:
-            packed_column = packed_column.filter(sa.and_(*bounds))
-        packed.append(sa.func.coalesce(packed_column, 0))
-    in_range = question
-    if connection.dialect.name == "sqlite":
-        # On a bare column SQLite would read this range through the (question_id, value)
-        # index and then sort a million answers to group them; on an expression it walks
-        # the (response_id, question_id) index instead, already in response order.
-        in_range = question + 0
-    # Choice and text answers in the range have no value and add nothing.
-    return (
-        sa.select(answer_t.c.response_id, *packed)
-        .where(in_range.between(first, last))
-        .group_by(answer_t.c.response_id)
-    )
+def _joined(connection: Connection, text: sa.ColumnElement, separator: str) -> sa.ColumnElement:
+    """The aggregate joining `text` of every row with `separator` between (NULLs left out)."""
+    if connection.dialect.name == "postgresql":
+        return sa.func.string_agg(text, sa.literal_column(f"'{separator}'"))
+    return sa.func.group_concat(text, sa.literal_column(f"'{separator}'"))
 
 
-def _int_rows(connection: Connection, query: sa.Select, width: int) -> np.ndarray:
-    """The rows of `query`, `width` integer columns each, as an int64 array.
+def _vector_block(
+    survey: Survey, row: sa.Row, item_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The group keys (0: none; NO_GROUP without grouping) and responses x items values of one
+    concatenation `row`: (responses, vectors stored, lowest and highest first question id,
+    the joined vectors[, the joined keys]). None when its vectors are not all laid out alike.
 
-    Read on the driver's own cursor, in the session's transaction: SQLAlchemy would make a
-    Row object of each of 50,000 rows, a tenth of the time of a summary of England. The
-    query's parameters are integers (ids, offsets), so they are rendered into its text.
+    Refuses (ValueError) a response without its vector.
     """
-    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(sql)
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    # Straight from the rows' values into one array: np.array of the rows would probe each
-    # row for array protocols, several times slower than the query itself.
-    values = itertools.chain.from_iterable(rows)
-    return np.fromiter(values, dtype=np.int64, count=len(rows) * width).reshape(-1, width)
+    count, stored, first_low, first_high, vectors = row[:5]
+    if stored != count:
+        raise ValueError(
+            f"{count - stored} response(s) to {survey.slug} were stored without their Likert "
+            "vector (Response.likert_values)"
+        )
+    if not count:
+        return np.zeros(0, np.int64), np.zeros((0, len(item_ids)), np.uint8)
+    keys = np.full(count, NO_GROUP, dtype=np.int64)
+    if len(row) > 5:
+        keys = np.fromstring(row[5], dtype=np.int64, sep=",")
+        if len(keys) != count:
+            raise ValueError(f"{count} responses but {len(keys)} group keys")
+    # With a separator after each, every vector of one length fills one row of a matrix; the
+    # separators all in its last column (and nowhere else) prove they are all that long.
+    buffer = np.frombuffer((vectors + chr(_SEPARATOR)).encode("ascii"), dtype=np.uint8)
+    width, extra = divmod(len(buffer), count)
+    if first_low != first_high or extra:
+        return None
+    matrix = buffer.reshape(count, width)
+    if not (matrix[:, -1] == _SEPARATOR).all() or np.count_nonzero(matrix == _SEPARATOR) != count:
+        return None
+    if first_low is None and width > 1:
+        raise ValueError(f"a stored Likert vector of {survey.slug} has no first question id")
+    slots = item_ids - (first_low or 0)
+    # A question beyond a vector's end was added to the survey after the response was stored:
+    # it reads the separator's column, which becomes 0 below like an unanswered slot.
+    slots[(slots < 0) | (slots >= width - 1)] = width - 1
+    values = matrix[:, slots]
+    values[values == _SEPARATOR] = LIKERT_ZERO
+    # Characters below "0" wrap round to large values, which the scale check then refuses.
+    values -= LIKERT_ZERO
+    return keys, values
+
+
+def _ancestors(
+    connection: Connection,
+    level: OrgLevel,
+    scope: Organisation | None,
+    organisation_ids: np.ndarray,
+) -> np.ndarray:
+    """Each organisation's ancestor at `level` (NO_GROUP where it has none), for the ids of
+    organisations in `scope` (or anywhere)."""
+    query = sa.select(org_t.c.id, sa.func.coalesce(org_t.c[level.path_column], NO_GROUP))
+    if scope is not None:
+        query = query.where(org_t.c[scope.level.path_column] == scope.id)
+    rows = connection.execute(query.order_by(org_t.c.id)).all()
+    known = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=2 * len(rows))
+    known = known.reshape(-1, 2)
+    if not len(organisation_ids):
+        return organisation_ids
+    position = np.minimum(np.searchsorted(known[:, 0], organisation_ids), max(len(known) - 1, 0))
+    if not len(known) or not (known[position, 0] == organisation_ids).all():
+        raise ValueError("a response's organisation is not in the scope of its summary")
+    return known[position, 1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,23 +366,32 @@ def _count_answers(
 ) -> _AnswerCounts:
     """The `_AnswerCounts` of `groups` cells, response r being in cell `group_of[r]`.
 
-    A few bincounts over the whole responses x items matrix, never a Python loop over
-    responses or answers.
+    A bincount per item and two per theme, each over all responses at once; never a Python
+    loop over responses or answers.
     """
     items = len(spec.items)
     width = max((item.points for item in spec.items), default=1) + 1
-    item_table = np.bincount(
-        ((group_of[:, None] * items + np.arange(items)) * width + values).ravel(),
-        minlength=groups * items * width,
-    ).reshape(groups, items, width)
+    # One contiguous row per item: the bincounts and each theme's sums read whole rows.
+    by_item_row = np.ascontiguousarray(values.T)
+
+    def by_item(cell_of: np.ndarray, rows: list[int], cells: int) -> np.ndarray:
+        """cells x len(rows) x width: the answers to each item of `rows` by cell and value."""
+        bins = cell_of * width
+        table = np.empty((len(rows), cells * width), dtype=np.int64)
+        for position, row in enumerate(rows):
+            table[position] = np.bincount(bins + by_item_row[row], minlength=cells * width)
+        return table.reshape(len(rows), cells, width).transpose(1, 0, 2)
+
+    item_table = by_item(group_of, list(range(items)), groups)
     columns = {item.code: index for index, item in enumerate(spec.items)}
     scores = []
     complete = []
     for theme in spec.themes:
         m = len(theme.items)
-        block = values[:, [columns[code] for code in theme.items]]
-        answered = np.count_nonzero(block, axis=1)
-        totals = block.sum(axis=1)
+        rows = [columns[code] for code in theme.items]
+        block = by_item_row[rows]
+        answered = np.count_nonzero(block, axis=0)
+        totals = block.sum(axis=0, dtype=np.int64)
         total_width = m * (width - 1) + 1
         # Respondents left out (no score; not complete) are counted in an extra cell that is
         # dropped: cheaper than picking the others out of the matrix.
@@ -377,12 +403,7 @@ def _count_answers(
             ).reshape(groups + 1, m + 1, total_width)[:groups]
         )
         complete_cell = np.where(answered == m, group_of, groups)
-        complete.append(
-            np.bincount(
-                ((complete_cell[:, None] * m + np.arange(m)) * width + block).ravel(),
-                minlength=(groups + 1) * m * width,
-            ).reshape(groups + 1, m, width)[:groups]
-        )
+        complete.append(by_item(complete_cell, rows, groups + 1)[:groups])
     return _AnswerCounts(
         responses=np.bincount(group_of, minlength=groups),
         items=item_table,

@@ -5,12 +5,14 @@ HTML: cover, contents, executive summary (``reports.narrative``), one section pe
 its chart (``reports.charts``) and table, the comparison of groups, free text, the methodology
 and a data note with the summary's SHA-256 fingerprint. ``render_report_pdf`` renders it with
 WeasyPrint in a bounded child process that can fetch nothing but the bundled assets
-(``reports.pdf_sandbox``). All user text is escaped by Jinja's autoescape; no number in the
-report is typed by hand.
+(``reports.pdf_sandbox``); it starts the renderer before it builds the HTML, so that the
+renderer loads WeasyPrint meanwhile. All user text is escaped by Jinja's autoescape; no number
+in the report is typed by hand.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -29,6 +31,7 @@ from reports.pdf_sandbox import (
     RenderLimits,
     ReportRenderingError,
     html_to_pdf_bounded,
+    prepare_renderer,
 )
 
 __all__ = [
@@ -119,6 +122,9 @@ def render_report_pdf(
     WeasyPrint runs in a child process under ``limits`` (default: 120 s, 2 GiB of address
     space). Raises ReportRenderingError when rendering fails or exceeds them.
     """
+    # The rendering server, if this process has none yet, imports WeasyPrint while the charts
+    # and the HTML are built here.
+    prepare_renderer()
     html = render_report_html(
         summary,
         generated_at,
@@ -166,7 +172,9 @@ class Cell:
     withheld: bool = False
 
 
+@functools.cache
 def _environment() -> Environment:
+    """The report templates' environment, built once: it keeps each compiled template."""
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES / "pdf"),
         autoescape=select_autoescape(default=True, default_for_string=True),

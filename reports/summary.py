@@ -703,6 +703,15 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            if gc.get_freeze_count() == 0:
+                # The first allocation after re-enabling would start a young collection that
+                # traverses everything made while paused (0.02 s for a breakdown by a
+                # thousand practices), to free none of it. Freezing and unfreezing moves all
+                # tracked objects to the oldest generation in constant time instead; a full
+                # collection still finds any cycle. Skipped if someone froze objects on
+                # purpose (before forking workers), as unfreezing would undo it.
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 

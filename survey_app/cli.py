@@ -20,11 +20,13 @@ from flask.cli import FlaskGroup, with_appcontext
 from survey_app.db import get_engine, get_session
 from survey_app.definitions import DefinitionError, shipped_definition_paths
 from survey_app.migrations.runner import upgrade
-from survey_app.models import InvalidTransition, Role
+from survey_app.models import AuditAction, InvalidTransition, Role
 from survey_app.services import ServiceError
+from survey_app.services import audit as audit_service
 from survey_app.services import invitations as invitation_service
 from survey_app.services import organisations as org_service
 from survey_app.services import responses as response_service
+from survey_app.services import retention as retention_service
 from survey_app.services import surveys as survey_service
 from survey_app.services import users as user_service
 
@@ -50,6 +52,22 @@ def _read_text(path: Path) -> str:
         raise ServiceError(f"{path}: is not UTF-8 text") from None
     except OSError as exc:
         raise ServiceError(f"{path}: cannot be read: {exc.strerror}") from None
+
+
+def _read_import(path: Path) -> str:
+    """The text of a CSV to import; refuses (ServiceError naming the file and the limit) a file
+    over MAX_IMPORT_BYTES before reading any of it."""
+    limit = current_app.config["MAX_IMPORT_BYTES"]
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ServiceError(f"{path}: cannot be read: {exc.strerror}") from None
+    if size > limit:
+        raise ServiceError(
+            f"{path}: the file is {size:,} bytes, over the import limit of {limit:,} bytes "
+            "(MAX_IMPORT_BYTES); split the file"
+        )
+    return _read_text(path)
 
 
 def _echo_json(value: object) -> None:
@@ -95,11 +113,18 @@ def orgs_group() -> None:
 @with_appcontext
 @_fails_cleanly
 def orgs_import(file: Path) -> None:
-    """Create or update organisations from a CSV with header code,name,level,parent_code."""
-    rows = org_service.parse_organisations_csv(_read_text(file), str(file))
-    counts = org_service.import_organisations(get_session(), rows, str(file))
+    """Create or update organisations from a CSV with header code,name,level,parent_code, or
+    practices from a practice list of the NHS Organisation Data Service (columns by header)."""
+    counts = org_service.import_organisation_file(
+        get_session(),
+        _read_import(file),
+        str(file),
+        max_rows=current_app.config["MAX_IMPORT_ROWS"],
+    )
+    skipped = f", {counts.skipped} closed practices left out" if counts.skipped else ""
     click.echo(
-        f"{file}: {counts.created} created, {counts.updated} updated, {counts.unchanged} unchanged"
+        f"{file}: {counts.created} created, {counts.updated} updated, "
+        f"{counts.unchanged} unchanged{skipped}"
     )
 
 
@@ -157,12 +182,9 @@ def surveys_show(slug: str, fmt: str) -> None:
     _echo_json(survey_service.survey_as_dict(survey_service.require_survey(get_session(), slug)))
 
 
-def _change_status(slug: str, change: Callable[[Any], None], verb: str) -> None:
+def _change_status(slug: str, change: Callable[..., Any], verb: str) -> None:
     session = get_session()
-    survey = survey_service.require_survey(session, slug)
-    change(survey)
-    session.add(survey)
-    session.commit()
+    change(session, survey_service.require_survey(session, slug))
     click.echo(f"{slug}: {verb}")
 
 
@@ -172,7 +194,7 @@ def _change_status(slug: str, change: Callable[[Any], None], verb: str) -> None:
 @_fails_cleanly
 def surveys_open(slug: str) -> None:
     """Open a survey for responses."""
-    _change_status(slug, lambda survey: survey.open(), "open")
+    _change_status(slug, survey_service.open_survey, "open")
 
 
 @surveys_group.command("close")
@@ -181,7 +203,30 @@ def surveys_open(slug: str) -> None:
 @_fails_cleanly
 def surveys_close(slug: str) -> None:
     """Close a survey: it takes no more responses."""
-    _change_status(slug, lambda survey: survey.close(), "closed")
+    _change_status(slug, survey_service.close_survey, "closed")
+
+
+@surveys_group.command("retention")
+@click.argument("slug")
+@click.argument("days")
+@with_appcontext
+@_fails_cleanly
+def surveys_retention(slug: str, days: str) -> None:
+    """Keep SLUG's responses DAYS days after submission (`survey-app purge` deletes older
+    ones); DAYS `keep` keeps them until deleted by hand."""
+    if days == "keep":
+        period = None
+    elif days.isdigit():
+        period = int(days)
+    else:
+        raise ServiceError(f"DAYS: must be a whole number of days or keep, not {days!r}")
+    session = get_session()
+    retention_service.set_retention(session, survey_service.require_survey(session, slug), period)
+    click.echo(
+        f"{slug}: responses kept {period} days after submission"
+        if period
+        else f"{slug}: responses kept until deleted"
+    )
 
 
 # --- invitations, responses, users ------------------------------------------------------------
@@ -227,10 +272,11 @@ def import_responses(slug: str, file: Path, skip_invalid: bool) -> None:
     report = response_service.import_responses(
         session,
         survey,
-        _read_text(file),
+        _read_import(file),
         str(file),
         max_text=current_app.config["MAX_TEXT_ANSWER"],
         skip_invalid=skip_invalid,
+        max_rows=current_app.config["MAX_IMPORT_ROWS"],
     )
     for error in report.errors:
         click.echo(f"skipped: {error}", err=True)
@@ -258,14 +304,168 @@ def users_create(email: str, role: str, scopes: tuple[str, ...], password_stdin:
     """Create a user; the password is read from standard input."""
     session = get_session()
     password = sys.stdin.readline().rstrip("\r\n")
+    organisations = _scope_organisations(session, scopes)
+    user = user_service.create_user(session, email, password, Role(role), organisations)
+    click.echo(f"created {user.role.value} {user.email}")
+
+
+def _scope_organisations(session: Any, codes: tuple[str, ...]) -> list[Any]:
+    """The organisations named by --scope codes; refuses (ServiceError) an unknown code."""
     organisations = []
-    for code in scopes:
+    for code in codes:
         organisation = org_service.organisation_by_code(session, code)
         if organisation is None:
             raise ServiceError(f"--scope: no organisation has code {code!r}")
         organisations.append(organisation)
-    user = user_service.create_user(session, email, password, Role(role), organisations)
-    click.echo(f"created {user.role.value} {user.email}")
+    return organisations
+
+
+def _require_user(session: Any, email: str) -> Any:
+    user = user_service.user_by_email(session, email)
+    if user is None:
+        raise ServiceError(f"no user has the email {email!r}")
+    return user
+
+
+@users_group.command("set-access")
+@click.argument("email")
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--scope", "scopes", multiple=True, help="Organisation code a lead may see.")
+@with_appcontext
+@_fails_cleanly
+def users_set_access(email: str, role: str, scopes: tuple[str, ...]) -> None:
+    """Give a user a role and exactly the scopes named (replacing the ones they had)."""
+    session = get_session()
+    user = _require_user(session, email)
+    user_service.change_access(session, user, Role(role), _scope_organisations(session, scopes))
+    click.echo(f"{user.email}: {role}" + (f" of {', '.join(scopes)}" if scopes else ""))
+
+
+@users_group.command("deactivate")
+@click.argument("email")
+@with_appcontext
+@_fails_cleanly
+def users_deactivate(email: str) -> None:
+    """Stop a user signing in; a session they have open ends at its next request."""
+    session = get_session()
+    user = user_service.deactivate_user(session, _require_user(session, email))
+    click.echo(f"{user.email}: deactivated")
+
+
+# --- data protection and the audit log --------------------------------------------------------
+
+
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
+@click.option("--survey", "slug", default=None, help="Only this survey (default: every survey).")
+@with_appcontext
+@_fails_cleanly
+def purge(dry_run: bool, slug: str | None) -> None:
+    """Delete the responses older than their survey's retention period, with their answers
+    and the invitations used before then; all in one transaction."""
+    session = get_session()
+    results = retention_service.purge(
+        session, response_service.utcnow(), slug=slug, dry_run=dry_run
+    )
+    if not results:
+        click.echo("no survey has a retention period; nothing deleted")
+    verb = "would delete" if dry_run else "deleted"
+    for result in results:
+        if result.cutoff is None:
+            click.echo(f"{result.slug}: no retention period (responses kept); nothing deleted")
+            continue
+        click.echo(
+            f"{result.slug}: {verb} {result.responses} responses submitted before "
+            f"{result.cutoff:%Y-%m-%d %H:%M} UTC ({result.retention_days} days), "
+            f"{result.answers} answers, {result.invitations} used invitations"
+        )
+    if not dry_run and any(result.responses for result in results):
+        retention_service.forget_cached_reports(Path(current_app.config["REPORT_CACHE_DIR"]))
+
+
+@click.group("responses")
+def responses_group() -> None:
+    """Stored responses: finding one, and deleting it on request."""
+
+
+@responses_group.command("list")
+@click.argument("slug")
+@click.option("--org", "org_code", default=None, help="Only responses about this organisation.")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text")
+@with_appcontext
+@_fails_cleanly
+def responses_list(slug: str, org_code: str | None, fmt: str) -> None:
+    """A survey's responses, newest first, with their ids (answers are not shown)."""
+    session = get_session()
+    survey = survey_service.require_survey(session, slug)
+    organisation = None
+    if org_code:
+        organisation = org_service.organisation_by_code(session, org_code)
+        if organisation is None:
+            raise ServiceError(f"--org: no organisation has code {org_code!r}")
+    found = retention_service.list_responses(session, survey, organisation)
+    if fmt == "json":
+        _echo_json([response.as_dict() for response in found])
+        return
+    for response in found:
+        click.echo(_describe_response(response))
+
+
+def _describe_response(response: retention_service.StoredResponse) -> str:
+    return (
+        f"{response.id:>8}  {response.submitted_at:%Y-%m-%d}  {response.organisation_code:<10} "
+        f"{'on record' if response.on_record else 'not on record':<13}  "
+        f"{response.answers} answers  {response.organisation_name}"
+    )
+
+
+@responses_group.command("delete")
+@click.argument("response_id", type=int)
+@click.option("--yes", is_flag=True, help="Delete without asking to confirm.")
+@with_appcontext
+@_fails_cleanly
+def responses_delete(response_id: int, yes: bool) -> None:
+    """Delete one response and its answers, for example at its respondent's request."""
+    session = get_session()
+    found = retention_service.find_response(session, response_id)
+    click.echo(f"{found.survey_slug}: {_describe_response(found).strip()}")
+    if found.anonymous:
+        click.echo(
+            f"{found.survey_slug} is anonymous: nothing stored ties a response to a person, so "
+            "no one's request can identify this one. Deleting it by id all the same."
+        )
+    if not yes:
+        click.confirm("Delete this response and its answers?", abort=True)
+    retention_service.delete_response(session, response_id)
+    retention_service.forget_cached_reports(Path(current_app.config["REPORT_CACHE_DIR"]))
+    click.echo(f"deleted response {response_id} and its {found.answers} answers")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit log of sign-ins, reports read, imports and changes."""
+
+
+@audit_group.command("list")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--action", default=None, help="Only this action, e.g. sign-in-failed.")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text")
+@with_appcontext
+@_fails_cleanly
+def audit_list(limit: int, action: str | None, fmt: str) -> None:
+    """The newest audit events first."""
+    events = audit_service.list_events(
+        get_session(), audit_service.parse_action(action), limit=limit
+    )
+    if fmt == "json":
+        _echo_json([audit_service.event_as_dict(event) for event in events])
+        return
+    for event in events:
+        click.echo(
+            f"{event.occurred_at:%Y-%m-%d %H:%M:%S}Z  {event.action:<22} {event.actor:<30} "
+            f"{event.target}  {audit_service.describe_details(event.details)}"
+            + (f"  from {event.remote_addr}" if event.remote_addr else "")
+        )
 
 
 # --- demo -------------------------------------------------------------------------------------
@@ -389,6 +589,7 @@ def report_summary(
     else:
         content = summary_to_xlsx(summary)
     _write_output(content, output)
+    _record_export(slug, scope_code, by, fmt, output)
 
 
 @report_group.command("pdf")
@@ -414,6 +615,26 @@ def report_pdf(slug: str, by: str | None, scope_code: str | None, output: Path) 
     except ReportRenderingError as exc:
         raise ServiceError(f"the report could not be rendered: {exc}") from None
     _write_output(pdf, output)
+    _record_export(slug, scope_code, by, "pdf", output)
+
+
+def _record_export(
+    slug: str, scope_code: str | None, by: str | None, fmt: str, output: Path | None
+) -> None:
+    session = get_session()
+    audit_service.record(
+        session,
+        AuditAction.REPORT_EXPORTED,
+        audit_service.COMMAND_LINE,
+        target=slug,
+        details={
+            "format": fmt,
+            "scope": scope_code,
+            "by": by,
+            "output": str(output) if output else "stdout",
+        },
+    )
+    session.commit()
 
 
 # --- wiring -----------------------------------------------------------------------------------
@@ -426,6 +647,9 @@ COMMANDS = [
     invitations_group,
     import_responses,
     users_group,
+    responses_group,
+    purge,
+    audit_group,
     demo,
     setup_demo,
     report_group,

@@ -48,6 +48,12 @@ class Config:
         #: The longest free-text answer accepted, in characters.
         self.MAX_TEXT_ANSWER: int = _int_setting("MAX_TEXT_ANSWER", 5000, minimum=1)
         self.MAX_CONTENT_LENGTH: int = _int_setting("MAX_CONTENT_LENGTH", 2 * 1024 * 1024, 1024)
+        #: The most data rows a CSV import (organisations or responses) may hold.
+        self.MAX_IMPORT_ROWS: int = _int_setting("MAX_IMPORT_ROWS", 200_000, minimum=1)
+        #: The largest CSV file an import reads, in bytes.
+        self.MAX_IMPORT_BYTES: int = _int_setting(
+            "MAX_IMPORT_BYTES", 64 * 1024 * 1024, minimum=1024
+        )
         self.DEVELOPMENT: bool = os.environ.get("FLASK_DEBUG") == "1" or (
             os.environ.get("SURVEY_APP_ENV", "production") == "development"
         )
@@ -60,6 +66,10 @@ class Config:
         self.RATELIMIT_ENABLED: bool = os.environ.get("RATELIMIT_ENABLED", "true") != "false"
         self.RATELIMIT_STORAGE_URI: str = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_HEADERS_ENABLED: bool = True
+        #: How many proxies in front of the app (TLS terminator, load balancer) each append
+        #: the address they received from to X-Forwarded-For: the client's address, which rate
+        #: limits count by, is read that many entries from the end. 0 trusts no such header.
+        self.TRUSTED_PROXY_COUNT: int = _int_setting("TRUSTED_PROXY_COUNT", 0, minimum=0)
         #: Where rendered PDF reports are kept, named by their data fingerprint.
         self.REPORT_CACHE_DIR: str = os.environ.get(
             "REPORT_CACHE_DIR", str(INSTANCE_PATH / "report-cache")

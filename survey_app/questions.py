@@ -28,8 +28,8 @@ def parse_answer(question: Question, raw: str | None, max_text: int) -> ParsedAn
     """The stored form of `raw` for `question`, or None when it is left empty.
 
     Refuses (InvalidAnswer) an empty answer to a required question, a Likert value that is not a
-    point of the scale, an option code the question does not offer and text over `max_text`
-    characters.
+    point of the scale, an option code the question does not offer, and text over `max_text`
+    characters or holding a NUL character.
     """
     cleaned = (raw or "").strip()
     if not cleaned:
@@ -57,6 +57,9 @@ def parse_answer(question: Question, raw: str | None, max_text: int) -> ParsedAn
         raise InvalidAnswer(
             f"Your answer must be {max_text:,} characters or fewer; it has {len(raw or ''):,}"
         )
+    if "\x00" in cleaned:
+        # PostgreSQL cannot store it; it comes only from a broken export, never from typing.
+        raise InvalidAnswer("Your answer contains a NUL character (code 0); remove it")
     # Keep the respondent's own line breaks; only trim the ends.
     return ParsedAnswer(text=(raw or "").strip())
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, abort, render_template, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -58,6 +58,23 @@ def _add_security_headers(response: Response) -> Response:
     return response
 
 
+def _refuse_nul_characters() -> None:
+    """Refuse (400, naming where it is) a request with a NUL character in its address, query
+    or form: no browser sends one from what a person types, and PostgreSQL cannot store or
+    even compare text holding one, so it would otherwise fail deep inside a query."""
+    if "\x00" in request.path:
+        abort(400, description="The address contains a NUL character (code 0).")
+    for where, values in (("query parameter", request.args), ("form field", request.form)):
+        for name, value in values.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                shown = name.replace("\x00", "\\0")
+                abort(
+                    400,
+                    description=f"The {where} {shown} contains a NUL character (code 0), "
+                    "which is not accepted.",
+                )
+
+
 def _csrf_failed(error: CSRFError) -> tuple[str, int]:
     return render_template("errors/csrf.html", reason=error.description), 400
 
@@ -70,5 +87,6 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
+    app.before_request(_refuse_nul_characters)
     app.after_request(_add_security_headers)
     app.register_error_handler(CSRFError, _csrf_failed)

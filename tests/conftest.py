@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from hypothesis import settings
 from sqlmodel import Session, SQLModel, select
 
 from survey_app import create_app
@@ -32,6 +33,13 @@ from survey_app.services.users import create_user
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 STAFF_PASSWORD = "correct horse battery staple"
+
+
+# CI runs the generated tests on a fixed sequence of examples so that a run is repeatable: a
+# failure there names the example that found it, and the same commit fails the same way again.
+# Locally each run explores new examples (`HYPOTHESIS_PROFILE=ci` repeats CI's).
+settings.register_profile("ci", derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_report_header() -> str:

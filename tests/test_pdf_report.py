@@ -14,6 +14,8 @@ import io
 import json
 import math
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -298,6 +300,32 @@ def test_charts_are_deterministic_paths_with_a_text_alternative() -> None:
     assert "Strongly disagree 10%, Disagree 15%, Neither agree nor disagree 25%" in first.alt
     assert "Agree 40%, Strongly agree 10% (below the midpoint 25%, above it 50%; 20" in first.alt
     assert "Withheld one: withheld." in first.alt
+
+
+def test_a_chart_is_the_same_bytes_in_a_fresh_process() -> None:
+    # Text is shaped once per process and its glyphs kept: a chart drawn after others (warm)
+    # must be byte for byte the chart a fresh interpreter draws first (cold).
+    likert_chart([LikertRow("Strongly held views, 50%", [9, 1, 0, 4, 4])], AGREEMENT, "Other")
+    rows = [("Fair share of 50%", [2, 3, 5, 8, 2]), ("Withheld one", None)]
+    code = (
+        "import hashlib; from reports.charts import LikertRow, likert_chart; "
+        f"rows = [LikertRow(label, counts) for label, counts in {rows!r}]; "
+        f"chart = likert_chart(rows, {AGREEMENT!r}, 'Funding'); "
+        "print(hashlib.sha256(chart.data_uri.encode()).hexdigest())"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    ).stdout.strip()
+    here = likert_chart([LikertRow(label, counts) for label, counts in rows], AGREEMENT, "Funding")
+    assert hashlib.sha256(here.data_uri.encode()).hexdigest() == fresh
+    # Each glyph outline is defined once and placed wherever it recurs.
+    svg = base64.b64decode(here.data_uri.split(",", 1)[1]).decode()
+    defined = re.findall(r'<path id="([^"]+)"', svg)
+    assert len(defined) == len(set(defined)) and svg.count("<use ") > 2 * len(defined)
 
 
 # --- anonymity ---------------------------------------------------------------------------------

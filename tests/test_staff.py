@@ -267,7 +267,7 @@ def test_the_full_report_can_be_previewed_in_the_browser(
     sign_in(LEAD)
     page = client.get("/reports/placement-quality/preview")
     assert page.status_code == 200
-    assert '<base href="/reports/assets/">' in page.text
+    assert '<link rel="stylesheet" href="/reports/assets/report.css">' in page.text
     assert "I had a named supervisor for the whole placement." in page.text
     assert "East Kent Training Hub" in page.text
     stylesheet = client.get("/reports/assets/report.css")

@@ -95,10 +95,12 @@ class Definition:
     options: dict[str, dict[str, str]]
 
 
-def read_definition(slug: str) -> Definition:
-    """The shipped definition of `slug`, read from its YAML file: questions in file order, a
-    question's theme defaulting to its section's, themes without Likert items left out."""
-    (path,) = [path for path in shipped_definition_paths() if path.stem == slug]
+def read_definition(slug: str, path: Path | None = None) -> Definition:
+    """The definition of `slug`, read from its YAML file (the shipped one unless `path`):
+    questions in file order, a question's theme defaulting to its section's, themes without
+    Likert items left out."""
+    if path is None:
+        (path,) = [path for path in shipped_definition_paths() if path.stem == slug]
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     items: list[LikertItem] = []
     texts: list[TextQuestion] = []

@@ -137,6 +137,9 @@ class SurveyDefinition(_Strict):
     allow_open_link: bool
     organisation: OrganisationQuestionDef
     on_record: OnRecordDef | None = None
+    #: Days each response is kept after submission before `survey-app purge` deletes it;
+    #: absent leaves the period as stored (none: kept until deleted).
+    retention_days: int | None = Field(default=None, ge=1, le=36_500)
     scales: dict[Code, list[ScalePointDef]]
     themes: list[ThemeDef] = []
     sections: list[SectionDef] = Field(min_length=1)
@@ -205,12 +208,33 @@ def load_definition(path: Path) -> tuple[SurveyDefinition, str]:
         raise DefinitionError(f"{path}: is not valid YAML or JSON: {exc}") from None
     if not isinstance(document, dict):
         raise DefinitionError(f"{path}: must hold a mapping of survey fields at the top level")
+    where = _nul_location(document)
+    if where is not None:
+        # A YAML "\0" escape makes one; PostgreSQL cannot store it.
+        raise DefinitionError(f"{path}: {where}: contains a NUL character (code 0)")
     try:
         definition = SurveyDefinition.model_validate(document)
     except ValidationError as exc:
         problems = "; ".join(_describe(error) for error in exc.errors())
         raise DefinitionError(f"{path}: {problems}") from None
     return definition, hashlib.sha256(raw).hexdigest()
+
+
+def _nul_location(value: object, location: str = "") -> str | None:
+    """Where in a parsed definition a text holds a NUL character, named as `_describe` names
+    fields (`sections[0].title`); None when none does."""
+    if isinstance(value, str):
+        return (location or "the file") if "\x00" in value else None
+    children: list[tuple[str, object]] = []
+    if isinstance(value, dict):
+        children = [(f"{location}.{key}" if location else str(key), v) for key, v in value.items()]
+    elif isinstance(value, list):
+        children = [(f"{location}[{index}]", item) for index, item in enumerate(value)]
+    for child_location, child in children:
+        found = _nul_location(child, child_location)
+        if found is not None:
+            return found
+    return None
 
 
 def _describe(error: dict) -> str:

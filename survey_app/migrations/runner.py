@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
 from sqlalchemy import inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import SQLModel
 
 FOLDER = Path(__file__).resolve().parent
 
@@ -31,9 +34,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         tables = set(inspect(connection).get_table_names())
         if "survey" in tables and "alembic_version" not in tables:
-            # A database made by create_all before migrations: it has the first schema.
-            command.stamp(config, FIRST_REVISION)
+            # A database made by create_all rather than by migrations: either with today's
+            # models (it is at the newest revision) or before migrations existed (the first).
+            current = "head" if _matches_models(connection) else FIRST_REVISION
+            command.stamp(config, current)
         command.upgrade(config, revision)
+
+
+def _matches_models(connection: Connection) -> bool:
+    """True when the schema behind `connection` is exactly the one the models describe."""
+    import survey_app.models  # noqa: F401  (registers every table on the metadata)
+
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return not compare_metadata(context, SQLModel.metadata)
 
 
 def autogenerate(engine: Engine, message: str) -> None:

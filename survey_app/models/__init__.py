@@ -1,5 +1,6 @@
 """SQLModel tables, one module per aggregate."""
 
+from survey_app.models.audit import AuditAction, AuditEvent
 from survey_app.models.organisations import Organisation, OrgLevel
 from survey_app.models.responses import Answer, Invitation, Response
 from survey_app.models.surveys import (
@@ -17,6 +18,8 @@ from survey_app.models.users import Role, User, UserScope
 
 __all__ = [
     "Answer",
+    "AuditAction",
+    "AuditEvent",
     "ChoiceOption",
     "InvalidTransition",
     "Invitation",

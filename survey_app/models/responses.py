@@ -1,5 +1,6 @@
 """Invitations, responses and their answers."""
 
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from sqlalchemy import Column, Index, Text
@@ -36,6 +37,17 @@ class Response(SQLModel, table=True):
     submitted_at: datetime
     #: The respondent agreed to be quoted by name (only asked by surveys that ask it).
     on_record: bool = False
+    #: The question id of likert_values' first character; None if the survey had no Likert
+    #: questions when the response was stored.
+    likert_first_question_id: int | None = None
+    #: The response's Likert answers as `likert_vector_columns` wrote them from its answers
+    #: when it was stored, for the summaries to read one row per response; the Answer rows stay
+    #: the record. None only if stored without them, which the summaries refuse.
+    likert_values: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: The random key of the form page the answers were sent from, so a form sent again (after
+    #: a lost connection, or a double click) is recognised instead of stored twice. Drawn
+    #: afresh for every page shown, it says nothing about who answered. None for imports.
+    submission_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
     answers: list["Answer"] = Relationship(
         back_populates="response", sa_relationship_kwargs={"cascade": "all, delete-orphan"}
@@ -59,3 +71,42 @@ class Answer(SQLModel, table=True):
     text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
     response: "Response" = Relationship(back_populates="answers")
+
+
+#: In Response.likert_values an answer v is the character chr(LIKERT_ZERO + v), so "0" is no
+#: answer and a five-point scale reads as its digits; ASCII holds values up to MAX_LIKERT_VALUE.
+LIKERT_ZERO = ord("0")
+MAX_LIKERT_VALUE = ord("~") - LIKERT_ZERO
+
+
+def likert_vector_columns(
+    likert_question_ids: Collection[int], values: Mapping[int, int]
+) -> dict[str, int | str | None]:
+    """The `Response` columns ``likert_first_question_id`` and ``likert_values`` of a response
+    giving `values` (question id: scale value) to a survey whose Likert questions are now
+    `likert_question_ids`.
+
+    Character i of the vector is the answer to question ``first + i``, "0" where there is none:
+    a slot belongs to a question id, not to a position in the survey, so reloading a definition
+    never moves one. A question added later has a higher id, past the end of older vectors (read
+    as unanswered, as it was); one removed or retyped had no answers, so its slot holds "0";
+    ids of other surveys' questions inside the range hold "0" too.
+
+    Refuses (ValueError) a value for a question not among `likert_question_ids` and a value
+    outside 1..MAX_LIKERT_VALUE.
+    """
+    if not likert_question_ids:
+        if values:
+            raise ValueError(f"Likert answers to questions {sorted(values)} of no Likert question")
+        return {"likert_first_question_id": None, "likert_values": ""}
+    first = min(likert_question_ids)
+    vector = bytearray(b"0" * (max(likert_question_ids) - first + 1))
+    for question_id, value in values.items():
+        if question_id not in likert_question_ids:
+            raise ValueError(f"question {question_id} is not one of the survey's Likert questions")
+        if not 1 <= value <= MAX_LIKERT_VALUE:
+            raise ValueError(
+                f"question {question_id}: the value {value} is outside 1..{MAX_LIKERT_VALUE}"
+            )
+        vector[question_id - first] = LIKERT_ZERO + value
+    return {"likert_first_question_id": first, "likert_values": vector.decode("ascii")}

@@ -1,7 +1,7 @@
 """Surveys as loaded from their definition files: themes, questions, scales, options, codebooks."""
 
 import enum
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Optional
 
 from sqlalchemy import Column, Text, UniqueConstraint
@@ -43,6 +43,9 @@ class Survey(SQLModel, table=True):
     closes_at: datetime | None = None
     #: SHA-256 of the definition file as last loaded: reloading an unchanged file does nothing.
     definition_sha256: str = Field(max_length=64)
+    #: Days a response is kept after it was submitted; `survey-app purge` deletes older ones.
+    #: Null: kept until deleted by hand.
+    retention_days: int | None = None
 
     themes: list["Theme"] = Relationship(
         back_populates="survey", sa_relationship_kwargs={"order_by": "Theme.position"}
@@ -51,27 +54,55 @@ class Survey(SQLModel, table=True):
         back_populates="survey", sa_relationship_kwargs={"order_by": "Question.position"}
     )
 
-    def open(self) -> None:
-        """Open for responses; refuses (InvalidTransition) when already open."""
-        if self.status == SurveyStatus.OPEN:
+    def status_at(self, now: datetime) -> SurveyStatus:
+        """The status respondents meet at `now`: the stored status as the dates move it.
+
+        Closing by hand is final until opened by hand. Otherwise an opening date, when set,
+        decides whether the survey has opened (draft before it, open from it); without one the
+        stored status does. An opened survey is closed from its closing date on. The one place
+        that reads the dates, so no scheduled job is needed to open or close a survey.
+        """
+        if self.status == SurveyStatus.CLOSED:
+            return SurveyStatus.CLOSED
+        if self.opens_at is not None:
+            opened = now >= self.opens_at
+        else:
+            opened = self.status == SurveyStatus.OPEN
+        if not opened:
+            return SurveyStatus.DRAFT
+        if self.closes_at is not None and now >= self.closes_at:
+            return SurveyStatus.CLOSED
+        return SurveyStatus.OPEN
+
+    def open(self, now: datetime | None = None) -> None:
+        """Open for responses from `now` (default: the current time), clearing an opening date
+        still to come. Refuses (InvalidTransition) when already open at `now` or when the
+        closing date has passed."""
+        now = now or datetime.now(UTC)
+        if self.status_at(now) == SurveyStatus.OPEN:
             raise InvalidTransition(f"survey {self.slug!r} is already open")
+        if self.closes_at is not None and now >= self.closes_at:
+            raise InvalidTransition(
+                f"survey {self.slug!r} closed at its closing date, {self.closes_at:%Y-%m-%d %H:%M}"
+                " UTC; set a later closing date (or none) to open it again"
+            )
+        if self.opens_at is not None and now < self.opens_at:
+            self.opens_at = None
         self.status = SurveyStatus.OPEN
 
-    def close(self) -> None:
-        """Stop taking responses; refuses (InvalidTransition) unless open."""
-        if self.status != SurveyStatus.OPEN:
+    def close(self, now: datetime | None = None) -> None:
+        """Stop taking responses from `now` (default: the current time); refuses
+        (InvalidTransition) unless open at `now`."""
+        status = self.status_at(now or datetime.now(UTC))
+        if status != SurveyStatus.OPEN:
             raise InvalidTransition(
-                f"survey {self.slug!r} is {self.status.value}, only an open survey can be closed"
+                f"survey {self.slug!r} is {status.value}, only an open survey can be closed"
             )
         self.status = SurveyStatus.CLOSED
 
     def is_accepting(self, now: datetime) -> bool:
-        """True when open and `now` lies within the opening and closing dates, if set."""
-        if self.status != SurveyStatus.OPEN:
-            return False
-        if self.opens_at is not None and now < self.opens_at:
-            return False
-        return not (self.closes_at is not None and now >= self.closes_at)
+        """True when the survey is open at `now` (`status_at`)."""
+        return self.status_at(now) == SurveyStatus.OPEN
 
     @property
     def levels(self) -> list[str]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import current_app, redirect, render_template, url_for
-from sqlmodel import col, select
+from markupsafe import Markup
 from werkzeug.wrappers import Response as HttpResponse
 
-from forms.respondent import build_response_form
-from survey_app.db import get_session
-from survey_app.models import Invitation, Organisation, Survey, SurveyStatus
+from forms.respondent import ORGANISATION_FIELD, ResponseForm, build_response_form
+from survey_app.db import get_session, show_again_if_database_fails
+from survey_app.models import Invitation, Organisation, Survey
 from survey_app.respond import bp
 from survey_app.security import TOKEN_LIMIT_PER_ADDRESS, csrf, failed_token, limiter
 from survey_app.services.invitations import find_invitation
@@ -16,10 +16,10 @@ from survey_app.services.organisations import organisations_at_levels
 from survey_app.services.responses import (
     InvitationAlreadyUsed,
     SurveyNotAccepting,
+    already_submitted,
     submit_response,
-    utcnow,
 )
-from survey_app.services.surveys import survey_by_slug
+from survey_app.services.surveys import accepting_survey, open_link_surveys, survey_by_slug
 
 #: One message for an unknown and a used link, so the page does not tell which tokens exist.
 LINK_NOT_VALID = "This link is not valid. It may have been used already, or mistyped."
@@ -27,16 +27,7 @@ LINK_NOT_VALID = "This link is not valid. It may have been used already, or mist
 
 @bp.get("/")
 def index() -> str:
-    open_links = (
-        get_session()
-        .exec(
-            select(Survey)
-            .where(Survey.status == SurveyStatus.OPEN, col(Survey.allow_open_link).is_(True))
-            .order_by(Survey.title)
-        )
-        .all()
-    )
-    return render_template("respond/index.html", open_surveys=open_links)
+    return render_template("respond/index.html", open_surveys=open_link_surveys(get_session()))
 
 
 @bp.get("/privacy")
@@ -49,10 +40,7 @@ def _unavailable(message: str, status: int) -> tuple[str, int]:
 
 
 def _accepting_survey(slug: str) -> Survey | None:
-    survey = survey_by_slug(get_session(), slug)
-    if survey is None or not survey.is_accepting(utcnow()):
-        return None
-    return survey
+    return accepting_survey(get_session(), slug)
 
 
 @bp.route("/s/<slug>", methods=["GET", "POST"])
@@ -77,27 +65,66 @@ def invitation(slug: str, token: str) -> str | tuple[str, int] | HttpResponse:
     found = find_invitation(session, survey, token)
     if found is None:
         return _unavailable(LINK_NOT_VALID, 404)
+    form = build_response_form(survey, None, current_app.config["MAX_TEXT_ANSWER"])()
     if found.used_at is not None:
+        if form.is_submitted() and already_submitted(session, form.submission_key.data):
+            # This very page was stored (the reply was lost, or it was sent twice).
+            return redirect(url_for("respond.thanks", slug=survey.slug), code=303)
         return _unavailable(LINK_NOT_VALID, 410)
     organisation = session.get(Organisation, found.organisation_id)
-    form = build_response_form(survey, None, current_app.config["MAX_TEXT_ANSWER"])()
     return _answer(survey, form, organisation=organisation, invitation=found)
+
+
+#: Rendered blank questions by what they depend on; see `_blank_questions`.
+_blank_questions_html: dict[tuple[object, ...], Markup] = {}
+#: Versions kept per process: each survey definition and organisation list makes one.
+_BLANK_QUESTIONS_KEPT = 32
+
+
+def _blank_questions(survey: Survey, form: ResponseForm) -> Markup:
+    """The HTML of `form`'s questions with nothing filled in, rendered once per process for
+    each version of the survey's definition and organisation list. NHS.UK's macros make the
+    130-odd radios of a survey most of the cost of a form page, and every respondent gets the
+    same ones; the CSRF token and submission key are outside it."""
+    organisations = form[ORGANISATION_FIELD].choices if ORGANISATION_FIELD in form else ()
+    key = (
+        survey.id,
+        survey.definition_sha256,
+        form.max_text,
+        tuple((choice.value, choice.label) for choice in organisations),
+    )
+    html = _blank_questions_html.get(key)
+    if html is None:
+        html = Markup(render_template("respond/_questions.html", survey=survey, form=form))
+        if len(_blank_questions_html) >= _BLANK_QUESTIONS_KEPT:
+            _blank_questions_html.clear()
+        _blank_questions_html[key] = html
+    return html
 
 
 def _answer(
     survey: Survey,
-    form,
+    form: ResponseForm,
     organisation: Organisation | None,
     invitation: Invitation | None,
 ) -> str | tuple[str, int] | HttpResponse:
     if not form.is_submitted():
         return render_template(
-            "respond/form.html", survey=survey, form=form, organisation=organisation
+            "respond/form.html",
+            survey=survey,
+            form=form,
+            organisation=organisation,
+            blank_questions=_blank_questions(survey, form),
         )
     if not form.validate():
         return render_template(
             "respond/form.html", survey=survey, form=form, organisation=organisation
         ), 400
+    # Should the database fail while storing, the respondent gets their answers back (503)
+    # with the same submission key, so sending again cannot store them twice.
+    show_again_if_database_fails(
+        "respond/form.html", survey=survey, form=form, organisation=organisation
+    )
     try:
         submit_response(
             get_session(),
@@ -106,6 +133,7 @@ def _answer(
             form.parsed_answers(),
             on_record=form.on_record(),
             invitation=invitation,
+            submission_key=form.submission_key.data,
         )
     except InvitationAlreadyUsed:
         return _unavailable(LINK_NOT_VALID, 410)

@@ -32,6 +32,7 @@ from survey_app.models import (
     SurveyStatus,
     User,
 )
+from survey_app.models.responses import likert_vector_columns
 from survey_app.services import ServiceError
 from survey_app.services.organisations import (
     OrganisationRow,
@@ -1020,8 +1021,23 @@ def _text(question: Question, text: str) -> dict[str, Any]:
 def _insert_responses(
     session: Session, responses: Sequence[dict[str, Any]], answers: Sequence[list[dict[str, Any]]]
 ) -> None:
-    """Insert the responses, then their answers, each in one executemany (not one ORM object
-    per answer: the demo stores some 60,000 rows)."""
+    """Insert the responses, each with its Likert vector, then their answers, each in one
+    executemany (not one ORM object per answer: the demo stores some 60,000 rows)."""
+    likert: dict[int, set[int]] = {response["survey_id"]: set() for response in responses}
+    for survey_id, question_id in session.exec(
+        select(Question.survey_id, Question.id).where(
+            col(Question.survey_id).in_(likert), Question.type == QuestionType.LIKERT
+        )
+    ):
+        likert[survey_id].add(question_id)  # type: ignore[arg-type]
+    responses = [
+        response
+        | likert_vector_columns(
+            likert[response["survey_id"]],
+            {answer["question_id"]: answer["value"] for answer in row if answer["value"]},
+        )
+        for response, row in zip(responses, answers, strict=True)
+    ]
     table = Response.__table__  # type: ignore[attr-defined]
     ids = (
         session.exec(  # type: ignore[call-overload]

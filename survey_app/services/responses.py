@@ -9,11 +9,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from survey_app.models import Answer, Invitation, Organisation, Question, Response, Survey
+from survey_app.models import (
+    Answer,
+    AuditAction,
+    Invitation,
+    Organisation,
+    Question,
+    QuestionType,
+    Response,
+    Survey,
+)
+from survey_app.models.responses import likert_vector_columns
 from survey_app.questions import InvalidAnswer, ParsedAnswer, parse_answer
-from survey_app.services import ServiceError
+from survey_app.services import ServiceError, audit
+from survey_app.services.audit import COMMAND_LINE, Actor
 
 RESERVED_COLUMNS = ("org_code", "submitted_at", "on_record")
 MAX_IMPORT_ROWS = 200_000
@@ -47,12 +59,18 @@ def submit_response(
     answers: Mapping[int, ParsedAnswer],
     on_record: bool = False,
     invitation: Invitation | None = None,
+    submission_key: str | None = None,
 ) -> Response:
     """Store one response and mark its invitation used, in one transaction.
 
     Refuses SurveyNotAccepting when the survey is not taking responses and InvitationAlreadyUsed
     when the invitation was used, even by a submission racing this one: the conditional UPDATE
     lets exactly one of them mark it. On any refusal nothing is stored.
+
+    `submission_key` names the form page the answers came from. When a response with that key
+    is already stored, that response is returned and nothing more is stored: the same page sent
+    again (after a lost connection, whose COMMIT may have gone through, or a double click) is
+    stored exactly once, also when its invitation is marked used by the first sending.
     """
     now = utcnow()
     if not survey.is_accepting(now):
@@ -67,12 +85,31 @@ def submit_response(
             if marked.rowcount != 1:
                 raise InvitationAlreadyUsed("this invitation has already been used")
         response = _new_response(survey, organisation, answers, on_record, now)
+        response.submission_key = submission_key
         session.add(response)
         session.commit()
+    except (InvitationAlreadyUsed, IntegrityError):
+        session.rollback()
+        # The page was stored before (its key is unique, so the INSERT failed), or a copy of
+        # it sent at the same moment holds the invitation: that is the page's one response.
+        # No look-up beforehand: a page sent again is rare, a round trip per response is not.
+        earlier = _response_with_key(session, submission_key) if submission_key else None
+        if earlier is not None:
+            return earlier
+        raise
     except BaseException:
         session.rollback()
         raise
     return response
+
+
+def already_submitted(session: Session, submission_key: str | None) -> bool:
+    """Whether the form page with `submission_key` has been stored (False for no key)."""
+    return submission_key is not None and _response_with_key(session, submission_key) is not None
+
+
+def _response_with_key(session: Session, submission_key: str) -> Response | None:
+    return session.exec(select(Response).where(Response.submission_key == submission_key)).first()
 
 
 def _new_response(
@@ -87,6 +124,11 @@ def _new_response(
         organisation_id=organisation.id,  # type: ignore[arg-type]
         submitted_at=stored_time(survey, submitted_at),
         on_record=on_record and survey.asks_on_record,
+        # Derived from the answers in the same transaction, for the summaries to read.
+        **likert_vector_columns(
+            {q.id for q in survey.questions if q.type == QuestionType.LIKERT},  # type: ignore[misc]
+            {qid: parsed.value for qid, parsed in answers.items() if parsed.value is not None},
+        ),
         answers=[
             Answer(
                 question_id=question_id,
@@ -113,8 +155,11 @@ def import_responses(
     source: str,
     max_text: int,
     skip_invalid: bool = False,
+    max_rows: int = MAX_IMPORT_ROWS,
+    actor: Actor = COMMAND_LINE,
 ) -> ImportReport:
-    """Import responses from a CSV (reserved columns plus question codes), then commit.
+    """Import responses from a CSV (reserved columns plus question codes), then commit with
+    its audit event. Refuses (ServiceError) a file of more than `max_rows` rows.
 
     All or nothing: any invalid row refuses the whole file (ServiceError listing the rows at
     fault) unless `skip_invalid`, when valid rows are stored and invalid ones reported.
@@ -149,8 +194,11 @@ def import_responses(
     for row_number, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
             continue
-        if row_number - 1 > MAX_IMPORT_ROWS:
-            raise ServiceError(f"{source}: more than {MAX_IMPORT_ROWS:,} rows; split the file")
+        if row_number - 1 > max_rows:
+            raise ServiceError(
+                f"{source}: more than {max_rows:,} rows, the most an import takes "
+                "(MAX_IMPORT_ROWS); split the file"
+            )
         if len(cells) != len(header):
             report.errors.append(
                 f"{source}, row {row_number}: expected {len(header)} cells, found {len(cells)}"
@@ -172,6 +220,13 @@ def import_responses(
             + (f"\n... and {more} more" if more else "")
         )
     session.add_all(responses)
+    audit.record(
+        session,
+        AuditAction.RESPONSES_IMPORTED,
+        actor,
+        target=survey.slug,
+        details={"file": source, "rows": len(responses), "skipped": len(report.errors)},
+    )
     session.commit()
     report.imported = len(responses)
     return report

@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
-from survey_app.definitions import QUALITY_FRAMEWORK_DOMAINS, SurveyDefinition, load_definition
+from survey_app.definitions import (
+    QUALITY_FRAMEWORK_DOMAINS,
+    DefinitionError,
+    SurveyDefinition,
+    load_definition,
+)
 from survey_app.models import (
     Answer,
+    AuditAction,
     ChoiceOption,
     Question,
     QuestionType,
     Response,
     ScalePoint,
     Survey,
+    SurveyStatus,
     TextTheme,
     Theme,
 )
 from survey_app.services import ServiceError
+from survey_app.services import responses as response_service
+from survey_app.services.audit import COMMAND_LINE, Actor, record
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +67,11 @@ def require_survey(session: Session, slug: str) -> Survey:
     return survey
 
 
-def load_definition_files(session: Session, paths: Sequence[Path]) -> list[LoadResult]:
-    """Load each definition file, then commit; all or nothing.
+def load_definition_files(
+    session: Session, paths: Sequence[Path], actor: Actor = COMMAND_LINE
+) -> list[LoadResult]:
+    """Load each definition file, then commit with an audit event per survey changed; all or
+    nothing.
 
     Refuses (DefinitionError, ServiceError) an invalid file and a change that would orphan
     stored answers (a question, option or scale point removed or retyped once answered).
@@ -64,9 +79,76 @@ def load_definition_files(session: Session, paths: Sequence[Path]) -> list[LoadR
     results = []
     for path in paths:
         definition, digest = load_definition(path)
-        results.append(_upsert_survey(session, definition, digest, str(path)))
+        result = _upsert_survey(session, definition, digest, str(path))
+        if result.changed:
+            record(
+                session,
+                AuditAction.SURVEY_LOADED,
+                actor,
+                target=definition.slug,
+                details={"file": path.name, "sha256": digest},
+            )
+        results.append(result)
     session.commit()
     return results
+
+
+class DefinitionUploadError(ServiceError):
+    """An uploaded definition was refused; `problems` lists each problem, naming the field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def load_uploaded_definition(
+    session: Session, content: bytes, filename: str, actor: Actor = COMMAND_LINE
+) -> LoadResult:
+    """Load a definition file uploaded as `content` under the name `filename`, as
+    `load_definition_files` does (committed with its audit event; all or nothing).
+
+    Refuses (DefinitionUploadError) an invalid definition, with one problem per field at fault
+    as the loader names it (for example `sections[0].questions[2].scale: unknown scale 'x'`),
+    and a change that would orphan stored answers.
+    """
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(filename).name).lstrip(".") or "upload.yaml"
+    # The loader reads files (and names them in its messages): give it one under the
+    # uploaded name, in a folder of its own, and take the folder out of what it says.
+    with tempfile.TemporaryDirectory(prefix="survey-definition-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(content)
+        try:
+            [result] = load_definition_files(session, [path], actor)
+        except DefinitionError as exc:
+            session.rollback()
+            # The loader joins the problems of one file with "; ".
+            problems = str(exc).removeprefix(f"{path}: ").split("; ")
+            raise DefinitionUploadError(problems) from None
+        except ServiceError as exc:
+            session.rollback()
+            raise DefinitionUploadError([str(exc).removeprefix(f"{path}: ")]) from None
+    return result
+
+
+def open_survey(session: Session, survey: Survey, actor: Actor = COMMAND_LINE) -> Survey:
+    """Open `survey` for responses, committed with its audit event; returns the survey.
+    Refuses (InvalidTransition) a survey already open, or past its closing date."""
+    survey.open(response_service.utcnow())
+    return _status_changed(session, survey, AuditAction.SURVEY_OPENED, actor)
+
+
+def close_survey(session: Session, survey: Survey, actor: Actor = COMMAND_LINE) -> Survey:
+    """Close `survey` to responses, committed with its audit event; returns the survey.
+    Refuses (InvalidTransition) a survey that is not open."""
+    survey.close(response_service.utcnow())
+    return _status_changed(session, survey, AuditAction.SURVEY_CLOSED, actor)
+
+
+def _status_changed(session: Session, survey: Survey, action: AuditAction, actor: Actor) -> Survey:
+    session.add(survey)
+    record(session, action, actor, target=survey.slug)
+    session.commit()
+    return survey
 
 
 def _upsert_survey(
@@ -92,6 +174,9 @@ def _upsert_survey(
     survey.asks_on_record = definition.on_record is not None
     survey.on_record_question = definition.on_record.text if definition.on_record else ""
     survey.definition_sha256 = digest
+    if definition.retention_days is not None:
+        # A file without retention_days leaves the period set by `survey-app surveys retention`.
+        survey.retention_days = definition.retention_days
     session.add(survey)
     session.flush()
 
@@ -244,19 +329,83 @@ def response_counts(session: Session) -> dict[int, int]:
     return dict(session.exec(statement).all())  # type: ignore[arg-type]
 
 
-def list_surveys(session: Session) -> list[dict[str, object]]:
-    """Every survey as `{"slug", "title", "status", "responses"}`, in slug order."""
+@dataclass(frozen=True, slots=True)
+class SurveyListing:
+    survey: Survey
+    #: What respondents meet now: the stored status as the opening and closing dates move it.
+    status: SurveyStatus
+    responses: int
+
+
+def survey_status(survey: Survey) -> SurveyStatus:
+    """The status respondents meet now (`Survey.status_at` on the application's clock)."""
+    return survey.status_at(response_service.utcnow())
+
+
+def survey_listing(session: Session, slug: str | None = None) -> list[SurveyListing]:
+    """Every survey (or the one with `slug`) with its status now and its number of responses,
+    in slug order."""
     counts = response_counts(session)
-    surveys = session.exec(select(Survey).order_by(Survey.slug)).all()
+    statement = select(Survey).order_by(Survey.slug)
+    if slug is not None:
+        statement = statement.where(Survey.slug == slug)
+    return [
+        SurveyListing(survey, survey_status(survey), counts.get(survey.id or 0, 0))
+        for survey in session.exec(statement).all()
+    ]
+
+
+def list_surveys(session: Session) -> list[dict[str, object]]:
+    """Every survey as `{"slug", "title", "status", "responses"}`, in slug order; the status
+    is the one respondents meet now."""
     return [
         {
-            "slug": s.slug,
-            "title": s.title,
-            "status": s.status.value,
-            "responses": counts.get(s.id or 0, 0),
+            "slug": entry.survey.slug,
+            "title": entry.survey.title,
+            "status": entry.status.value,
+            "responses": entry.responses,
         }
-        for s in surveys
+        for entry in survey_listing(session)
     ]
+
+
+def accepting_survey(session: Session, slug: str) -> Survey | None:
+    """The survey with `slug` if it is taking responses now, else None."""
+    survey = survey_by_slug(session, slug)
+    if survey is None or survey_status(survey) != SurveyStatus.OPEN:
+        return None
+    return survey
+
+
+def open_link_surveys(session: Session) -> list[Survey]:
+    """The surveys taking responses now through their open link, by title."""
+    surveys = session.exec(
+        select(Survey).where(col(Survey.allow_open_link).is_(True)).order_by(Survey.title)
+    ).all()
+    return [survey for survey in surveys if survey_status(survey) == SurveyStatus.OPEN]
+
+
+def set_survey_dates(
+    session: Session,
+    survey: Survey,
+    opens_at: datetime | None,
+    closes_at: datetime | None,
+    actor: Actor = COMMAND_LINE,
+) -> Survey:
+    """Set when `survey` opens and closes by itself (UTC; None for no date), committed;
+    returns the survey. An opening date still to come makes the survey wait for it, even one
+    closed or open before. Refuses (ServiceError) a closing date not after the opening date.
+    """
+    if opens_at is not None and closes_at is not None and closes_at <= opens_at:
+        raise ServiceError("the closing date must be after the opening date")
+    survey.opens_at, survey.closes_at = opens_at, closes_at
+    if opens_at is not None and opens_at > response_service.utcnow():
+        survey.status = SurveyStatus.DRAFT
+    session.add(survey)
+    # AUDIT: AuditAction has no action for a change of dates yet; when it has, record it here
+    # with `actor`, the dates before and after, in this transaction.
+    session.commit()
+    return survey
 
 
 def survey_as_dict(survey: Survey) -> dict[str, object]:
@@ -283,11 +432,12 @@ def survey_as_dict(survey: Survey) -> dict[str, object]:
     return {
         "slug": survey.slug,
         "title": survey.title,
-        "status": survey.status.value,
+        "status": survey_status(survey).value,
         "anonymous": survey.anonymous,
         "allow_open_link": survey.allow_open_link,
         "organisation_levels": survey.levels,
         "asks_on_record": survey.asks_on_record,
+        "retention_days": survey.retention_days,
         "themes": [
             {
                 "code": t.code,

@@ -32,7 +32,7 @@ from reports.report_inputs import load_report_inputs
 from survey_app import __version__
 from survey_app.auth import staff_required
 from survey_app.db import get_session
-from survey_app.models import Organisation, Role, Survey
+from survey_app.models import AuditAction, Organisation, Role, Survey
 from survey_app.security import (
     CONTENT_SECURITY_POLICY,
     SIGN_IN_LIMIT_PER_ACCOUNT,
@@ -41,7 +41,7 @@ from survey_app.security import (
     limiter,
     sign_in_account,
 )
-from survey_app.services import ServiceError
+from survey_app.services import ServiceError, audit
 from survey_app.services.access import ScopeNotAllowed, UnknownScope, report_scope
 from survey_app.services.report_files import (
     build_in_background,
@@ -63,6 +63,50 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 def _sign_out_form() -> dict[str, object]:
     """Every page a signed-in user sees offers sign-out, a POST with its CSRF token."""
     return {"sign_out_form": SignOutForm() if current_user.is_authenticated else None}
+
+
+@bp.app_context_processor
+def _staff_navigation() -> dict[str, object]:
+    """Admins reach the audit log from the header on every page."""
+    if not (current_user.is_authenticated and current_user.is_admin):
+        return {}
+    return {
+        "nav_items": [
+            {
+                "href": url_for("staff.reports"),
+                "text": "Reports",
+                "active": request.endpoint == "staff.reports",
+            },
+            {
+                "href": url_for("staff.audit_log"),
+                "text": "Audit log",
+                "active": request.endpoint == "staff.audit_log",
+            },
+        ]
+    }
+
+
+def _audit(
+    action: AuditAction,
+    target: str = "",
+    details: dict[str, object] | None = None,
+    actor: audit.Actor | None = None,
+) -> None:
+    """Record and commit an event of this request: by `actor`, else the signed-in user."""
+    session = get_session()
+    audit.record(
+        session,
+        action,
+        actor or audit.Actor.of_user(current_user, request.remote_addr),
+        target=target,
+        details=details,
+    )
+    session.commit()
+
+
+def _audit_report(action: AuditAction, slug: str, summary: dict, fmt: str) -> None:
+    scope = summary["scope"]["code"] if summary["scope"] else None
+    _audit(action, slug, {"format": fmt, "scope": scope, "by": summary["by"]})
 
 
 def _safe_next(target: str | None) -> str:
@@ -94,7 +138,11 @@ def login() -> str | tuple[str, int] | HttpResponse:
         if user is not None:
             cookie_session.clear()
             login_user(user)
+            _audit(AuditAction.SIGN_IN, actor=audit.Actor.of_user(user, request.remote_addr))
             return redirect(_safe_next(request.args.get("next")), code=303)
+        # The address as typed, so mistakes and guesses can be told apart; never the password.
+        typed = audit.Actor(name=form.email.data or "", remote_addr=request.remote_addr)
+        _audit(AuditAction.SIGN_IN_FAILED, actor=typed)
         form.email.errors = [*form.email.errors, SIGN_IN_FAILED]
     status = 400 if form.is_submitted() else 200
     return render_template("staff/login.html", form=form), status
@@ -102,6 +150,8 @@ def login() -> str | tuple[str, int] | HttpResponse:
 
 @bp.post("/logout")
 def logout() -> HttpResponse:
+    if current_user.is_authenticated:
+        _audit(AuditAction.SIGN_OUT)
     logout_user()
     cookie_session.clear()
     flash("You have signed out.", "info")
@@ -111,10 +161,10 @@ def logout() -> HttpResponse:
 def _scope_or_abort(code: str | None) -> Organisation | None:
     try:
         return report_scope(get_session(), current_user, code)
-    except UnknownScope:
-        abort(404)
-    except ScopeNotAllowed:
-        abort(403)
+    except UnknownScope as exc:
+        abort(404, description=str(exc))
+    except ScopeNotAllowed as exc:
+        abort(403, description=str(exc))
 
 
 @bp.get("/reports")
@@ -143,11 +193,16 @@ def _summary_for_request(slug: str) -> dict:
 
 def _report_for_request(slug: str) -> tuple[Survey, Organisation | None, dict]:
     """The survey, scope and summary the request asks for; 404 for an unknown survey or
-    scope, 403 for a scope outside the user's, 400 for an unknown grouping."""
+    scope, 403 for a scope outside the user's, 400 for an unknown grouping or for a scope or
+    grouping given more than once (which one was meant is anyone's guess)."""
+    for name in ("scope", "by"):
+        given = request.args.getlist(name)
+        if len(given) > 1:
+            abort(400, description=f"{name}: given more than once ({len(given)} times); give one")
     session = get_session()
     survey = survey_by_slug(session, slug)
     if survey is None:
-        abort(404)
+        abort(404, description=f"no survey has the slug {slug!r}")
     scope = _scope_or_abort(request.args.get("scope"))
     try:
         summary = load_summary(
@@ -167,6 +222,7 @@ def _report_for_request(slug: str) -> tuple[Survey, Organisation | None, dict]:
 def report_view(slug: str) -> str:
     survey, _scope, summary = _report_for_request(slug)
     form = report_form(get_session(), current_user, survey, summary)
+    _audit_report(AuditAction.REPORT_VIEWED, slug, summary, "page")
     return render_template(
         "staff/report.html",
         summary=summary,
@@ -191,6 +247,7 @@ def _download(
 ) -> HttpResponse:
     scope = summary["scope"]["code"] if summary["scope"] else "england"
     by = f"-by-{summary['by']}" if summary["by"] else ""
+    _audit_report(AuditAction.REPORT_DOWNLOADED, slug, summary, extension)
     response = current_app.response_class(content, mimetype=mimetype)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{slug}-{scope}{by}.{extension}"'
@@ -244,9 +301,16 @@ def report_preview(slug: str) -> HttpResponse:
     survey, scope, summary = _report_for_request(slug)
     inputs = load_report_inputs(get_session(), survey, scope, summary)
     html = render_report_html(summary, utcnow(), __version__, **inputs.as_kwargs())
-    # The report's stylesheet, fonts and images are relative to its asset folder.
-    base = f'<base href="{url_for("staff.report_asset", filename="")}">'
-    response = current_app.response_class(html.replace("<head>", "<head>" + base, 1))
+    _audit_report(AuditAction.REPORT_VIEWED, slug, summary, "preview")
+    # The report links its stylesheet relatively (its fonts are relative to the stylesheet). Not
+    # a <base>: the CSP forbids one, and it would send the contents' #links to the asset folder.
+    # The screen stylesheet after it sizes the report for a browser window (the PDF never sees it).
+    stylesheets = (
+        f'<link rel="stylesheet" href="{url_for("staff.report_asset", filename="report.css")}">'
+        f'<link rel="stylesheet" href="{url_for("static", filename="css/report-preview.css")}">'
+    )
+    html = html.replace('<link rel="stylesheet" href="report.css">', stylesheets, 1)
+    response = current_app.response_class(html)
     # The report sizes its chart bars with style attributes; user text in it is escaped.
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
         "style-src 'self'", "style-src 'self' 'unsafe-inline'"
@@ -286,4 +350,39 @@ def _report_file(slug: str, summary: dict) -> tuple[Path, str]:
 @bp.get("/api/surveys/<slug>/summary")
 @staff_required(Role.ADMIN, Role.LEAD)
 def summary_api(slug: str) -> HttpResponse:
-    return jsonify(_summary_for_request(slug))
+    summary = _summary_for_request(slug)
+    _audit_report(AuditAction.REPORT_DOWNLOADED, slug, summary, "json")
+    return jsonify(summary)
+
+
+#: Audit events shown per page.
+AUDIT_PAGE_SIZE = 50
+
+
+@bp.get("/admin/audit")
+@staff_required(Role.ADMIN)
+def audit_log() -> str:
+    """The audit log, newest first, a page at a time, optionally of one action."""
+    try:
+        action = audit.parse_action(request.args.get("action"))
+    except ServiceError as exc:
+        abort(400, description=str(exc))
+    session = get_session()
+    total = audit.count_events(session, action)
+    pages = max(1, -(-total // AUDIT_PAGE_SIZE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    events = audit.list_events(
+        session, action, limit=AUDIT_PAGE_SIZE, offset=(page - 1) * AUDIT_PAGE_SIZE
+    )
+    return render_template(
+        "staff/audit.html",
+        events=events,
+        action=action,
+        action_items=[{"value": "", "text": "All actions"}]
+        + [{"value": known.value, "text": known.label} for known in AuditAction],
+        labels={known.value: known.label for known in AuditAction},
+        describe_details=audit.describe_details,
+        page=page,
+        pages=pages,
+        total=total,
+    )

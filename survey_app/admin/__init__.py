@@ -1,0 +1,7 @@
+"""Pages for administrators only: organisations, users and surveys."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from survey_app.admin import routes  # noqa: E402,F401

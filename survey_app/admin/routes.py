@@ -1,0 +1,364 @@
+"""Routes only: the administrators' pages. Each parses input, calls one service, renders.
+
+Every route of the blueprint is for administrators alone (`_administrators_only`): anyone
+signed out goes to the sign-in page, a quality lead gets 403.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response as HttpResponse
+
+from forms.admin import (
+    ActionForm,
+    CsvUploadForm,
+    OrganisationSearchForm,
+    SurveyDatesForm,
+    UploadForm,
+    UserAccessForm,
+    UserCreateForm,
+    error_list,
+    uk_time,
+)
+from forms.respondent import build_response_form
+from survey_app.admin import bp
+from survey_app.db import get_session
+from survey_app.definitions import DefinitionError, shipped_definition_paths
+from survey_app.models import InvalidTransition
+from survey_app.services import ServiceError
+from survey_app.services.audit import Actor
+from survey_app.services.organisations import (
+    PRACTICE_LIST_HEADERS,
+    import_organisation_file,
+    organisations_at_levels,
+    search_organisations,
+)
+from survey_app.services.surveys import (
+    DefinitionUploadError,
+    close_survey,
+    load_definition_files,
+    load_uploaded_definition,
+    open_survey,
+    set_survey_dates,
+    survey_by_slug,
+    survey_listing,
+)
+from survey_app.services.users import (
+    MIN_PASSWORD_LENGTH,
+    UserListing,
+    change_access,
+    create_user,
+    deactivate_user,
+    list_users,
+    reactivate_user,
+    user_listing,
+)
+
+Page = str | tuple[str, int] | HttpResponse
+
+
+@bp.before_request
+def _administrators_only() -> HttpResponse | None:
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+    if not current_user.is_admin:
+        abort(403)
+    return None
+
+
+@bp.app_template_filter("app_uk_time")
+def _uk_time_text(moment: datetime | None) -> str:
+    """A stored UTC time as UK clock time, e.g. "1 March 2027, 09:00"."""
+    local = uk_time(moment)
+    return f"{local.day} {local:%B %Y, %H:%M}" if local else "not set"
+
+
+def _actor() -> Actor:
+    return Actor.of_user(current_user, request.remote_addr)
+
+
+def _done(message: str, endpoint: str, **values: object) -> HttpResponse:
+    flash(message, "info")
+    return redirect(url_for(endpoint, **values), code=303)
+
+
+@bp.get("")
+def index() -> str:
+    return render_template("admin/index.html")
+
+
+# --- organisations ----------------------------------------------------------------------------
+
+
+@bp.get("/organisations")
+def organisations() -> Page:
+    form = OrganisationSearchForm(formdata=request.args)
+    if not form.validate():
+        return render_template("admin/organisations.html", form=form, found=None), 400
+    found = search_organisations(
+        get_session(),
+        form.q.data,
+        form.chosen_level(),
+        page=request.args.get("page", 1, type=int),
+    )
+    return render_template("admin/organisations.html", form=form, found=found)
+
+
+@bp.route("/organisations/import", methods=["GET", "POST"])
+def import_organisations() -> Page:
+    form = CsvUploadForm()
+    if form.validate_on_submit():
+        try:
+            counts = import_organisation_file(
+                get_session(),
+                form.text,
+                form.filename,
+                _actor(),
+                max_rows=current_app.config["MAX_IMPORT_ROWS"],
+            )
+        except ServiceError as exc:
+            get_session().rollback()
+            form.file.errors.append(str(exc))
+        else:
+            skipped = f", {counts.skipped} closed practices left out" if counts.skipped else ""
+            return _done(
+                f"{form.filename}: {counts.created} created, {counts.updated} updated, "
+                f"{counts.unchanged} unchanged{skipped}.",
+                "admin.organisations",
+            )
+    return render_template(
+        "admin/import_organisations.html", form=form, practice_headers=PRACTICE_LIST_HEADERS
+    ), (400 if form.is_submitted() else 200)
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+@bp.get("/users")
+def users() -> str:
+    return render_template("admin/users.html", users=list_users(get_session()))
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user() -> Page:
+    session = get_session()
+    form = UserCreateForm(session=session)
+    if form.validate_on_submit():
+        try:
+            user = create_user(
+                session,
+                form.email.data or "",
+                form.password.data or "",
+                form.chosen_role(),
+                form.chosen_scopes(),
+                _actor(),
+            )
+        except ServiceError as exc:
+            session.rollback()
+            form.email.errors.append(str(exc))
+        else:
+            role = "an administrator" if user.is_admin else "a quality lead"
+            return _done(f"{user.email} can now sign in as {role}.", "admin.users")
+    return render_template(
+        "admin/new_user.html",
+        form=form,
+        problems=error_list(form, UserCreateForm.field_order),
+        min_password=MIN_PASSWORD_LENGTH,
+    ), (400 if form.is_submitted() else 200)
+
+
+def _user_page(listing: UserListing, form: UserAccessForm | None = None, problem: str = "") -> Page:
+    if form is None:
+        form = UserAccessForm(formdata=None, session=get_session())
+        form.fill_from(listing.user, [org.code for org in listing.scopes])
+    problems = error_list(form) + ([("account-status", problem)] if problem else [])
+    return render_template(
+        "admin/user.html",
+        listing=listing,
+        form=form,
+        action_form=ActionForm(),
+        problems=problems,
+        is_self=listing.user.id == current_user.id,
+    ), (400 if problems else 200)
+
+
+def _user_or_404(user_id: int) -> UserListing:
+    listing = user_listing(get_session(), user_id)
+    if listing is None:
+        abort(404)
+    return listing
+
+
+@bp.get("/users/<int:user_id>")
+def user(user_id: int) -> Page:
+    return _user_page(_user_or_404(user_id))
+
+
+@bp.post("/users/<int:user_id>")
+def change_user(user_id: int) -> Page:
+    listing = _user_or_404(user_id)
+    session = get_session()
+    form = UserAccessForm(session=session)
+    if form.validate():
+        try:
+            change_access(session, listing.user, form.chosen_role(), form.chosen_scopes(), _actor())
+        except ServiceError as exc:
+            session.rollback()
+            form.role.errors.append(str(exc))
+        else:
+            return _done(f"{listing.user.email}'s access is saved.", "admin.user", user_id=user_id)
+    return _user_page(listing, form)
+
+
+def _change_active(user_id: int, active: bool) -> Page:
+    listing = _user_or_404(user_id)
+    session = get_session()
+    change = reactivate_user if active else deactivate_user
+    try:
+        change(session, listing.user, _actor())
+    except ServiceError as exc:
+        session.rollback()
+        return _user_page(listing, problem=str(exc))
+    message = "can sign in again" if active else "can no longer sign in"
+    return _done(f"{listing.user.email} {message}.", "admin.user", user_id=user_id)
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+def deactivate(user_id: int) -> Page:
+    return _change_active(user_id, active=False)
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+def reactivate(user_id: int) -> Page:
+    return _change_active(user_id, active=True)
+
+
+# --- surveys ----------------------------------------------------------------------------------
+
+
+@bp.get("/surveys")
+def surveys() -> str:
+    return render_template(
+        "admin/surveys.html", surveys=survey_listing(get_session()), action_form=ActionForm()
+    )
+
+
+@bp.post("/surveys/load-shipped")
+def load_shipped() -> Page:
+    session = get_session()
+    try:
+        results = load_definition_files(session, shipped_definition_paths(), _actor())
+    except (ServiceError, DefinitionError) as exc:
+        session.rollback()
+        return render_template(
+            "admin/surveys.html",
+            surveys=survey_listing(session),
+            action_form=ActionForm(),
+            problem=str(exc),
+        ), 400
+    loaded = "; ".join(f"{r.slug}: {'loaded' if r.changed else 'unchanged'}" for r in results)
+    return _done(f"Shipped definitions {loaded}.", "admin.surveys")
+
+
+@bp.route("/surveys/upload", methods=["GET", "POST"])
+def upload_definition() -> Page:
+    form = UploadForm()
+    problems = []
+    if form.validate_on_submit():
+        content, filename = form.file_bytes()
+        try:
+            result = load_uploaded_definition(get_session(), content, filename, _actor())
+        except DefinitionUploadError as exc:
+            problems = [(form.file.id, f"{filename}: {problem}") for problem in exc.problems]
+        else:
+            verb = "loaded" if result.changed else "unchanged (the same file was loaded before)"
+            return _done(f"{filename}: {result.slug} {verb}.", "admin.survey", slug=result.slug)
+    problems = error_list(form) + problems
+    return render_template("admin/upload_definition.html", form=form, problems=problems), (
+        400 if form.is_submitted() else 200
+    )
+
+
+def _survey_page(slug: str, dates_form: SurveyDatesForm | None = None, problem: str = "") -> Page:
+    found = survey_listing(get_session(), slug)
+    if not found:
+        abort(404)
+    listing = found[0]
+    if dates_form is None:
+        dates_form = SurveyDatesForm(formdata=None)
+        dates_form.fill_from(listing.survey.opens_at, listing.survey.closes_at)
+    problems = error_list(dates_form) + ([("status-actions", problem)] if problem else [])
+    return render_template(
+        "admin/survey.html",
+        listing=listing,
+        dates_form=dates_form,
+        action_form=ActionForm(),
+        problems=problems,
+    ), (400 if problems else 200)
+
+
+@bp.get("/surveys/<slug>")
+def survey(slug: str) -> Page:
+    return _survey_page(slug)
+
+
+def _change_status(slug: str, opening: bool) -> Page:
+    session = get_session()
+    found = survey_by_slug(session, slug)
+    if found is None:
+        abort(404)
+    try:
+        (open_survey if opening else close_survey)(session, found, _actor())
+    except InvalidTransition as exc:
+        session.rollback()
+        return _survey_page(slug, problem=str(exc))
+    verb = "open: respondents can answer it" if opening else "closed: it takes no more answers"
+    return _done(f"{found.title} is {verb}.", "admin.survey", slug=slug)
+
+
+@bp.post("/surveys/<slug>/open")
+def open_(slug: str) -> Page:
+    return _change_status(slug, opening=True)
+
+
+@bp.post("/surveys/<slug>/close")
+def close(slug: str) -> Page:
+    return _change_status(slug, opening=False)
+
+
+@bp.post("/surveys/<slug>/dates")
+def dates(slug: str) -> Page:
+    session = get_session()
+    found = survey_by_slug(session, slug)
+    if found is None:
+        abort(404)
+    form = SurveyDatesForm()
+    if not form.validate():
+        return _survey_page(slug, dates_form=form)
+    try:
+        set_survey_dates(session, found, form.opens_at_utc(), form.closes_at_utc(), _actor())
+    except ServiceError as exc:
+        session.rollback()
+        form.closes_at.errors.append(str(exc))
+        return _survey_page(slug, dates_form=form)
+    return _done(
+        f"The opening and closing dates of {found.title} are saved.", "admin.survey", slug=slug
+    )
+
+
+@bp.get("/surveys/<slug>/preview")
+def preview(slug: str) -> str:
+    session = get_session()
+    found = survey_by_slug(session, slug)
+    if found is None:
+        abort(404)
+    organisations = (
+        organisations_at_levels(session, found.levels) if found.allow_open_link else None
+    )
+    form = build_response_form(found, organisations, current_app.config["MAX_TEXT_ANSWER"])(
+        formdata=None
+    )
+    return render_template("admin/preview.html", survey=found, form=form, organisation=None)
