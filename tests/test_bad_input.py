@@ -345,6 +345,24 @@ FORM_CASES = [
         ('href="#sup_named"', "Choose one of the answers from 1 to 5"),
     ),
     Case(
+        "form-likert-full-width-digit",
+        placement(sup_named="\uff14"),
+        400,
+        ('href="#sup_named"', "Choose one of the answers from 1 to 5"),
+    ),
+    Case(
+        "form-likert-arabic-indic-digit",
+        placement(sup_named="\u0664"),
+        400,
+        ('href="#sup_named"', "Choose one of the answers from 1 to 5"),
+    ),
+    Case(
+        "form-likert-signed",
+        placement(sup_named="+4"),
+        400,
+        ('href="#sup_named"', "Choose one of the answers from 1 to 5", "'+4'"),
+    ),
+    Case(
         "form-unknown-option",
         placement(profession="astronaut"),
         400,
@@ -549,6 +567,12 @@ IMPORT_CASES = [
         ("row 2, column ind_welcome", "Choose one of the answers from 1 to 5"),
     ),
     Case(
+        "import-likert-underscored-digits",
+        import_csv(f"{HEADER}\nP-EK1,pharmacist,experienced,0_4,5\n"),
+        1,
+        ("row 2, column ind_welcome", "Choose one of the answers from 1 to 5"),
+    ),
+    Case(
         "import-missing-required",
         import_csv(f"{HEADER}\nP-EK1,,experienced,4,5\n"),
         1,
@@ -739,13 +763,13 @@ CLI_CASES = [
         "cli-orgs-cycle-through-the-file",
         orgs_csv("code,name,level,parent_code\nN1,A PCN,pcn,N2\nN2,Another PCN,pcn,N1\n"),
         1,
-        ("orgs.csv, row 2, column parent_code", "a pcn cannot sit under a pcn"),
+        ("orgs.csv, row 2, column parent_code", "a PCN cannot sit under a PCN"),
     ),
     Case(
         "cli-orgs-cycle-with-stored-organisations",
         orgs_csv("code,name,level,parent_code\nQKS,Kent and Medway,icb,H-EK\n"),
         1,
-        ("orgs.csv, row 2, column parent_code", "icb cannot sit under a hub"),
+        ("orgs.csv, row 2, column parent_code", "an ICB cannot sit under a hub"),
     ),
     Case(
         "cli-orgs-duplicate-code",

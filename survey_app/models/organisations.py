@@ -34,6 +34,17 @@ class OrgLevel(enum.StrEnum):
             "practice": "GP practice",
         }[self.value]
 
+    @property
+    def with_article(self) -> str:
+        """The level as a message names it: "a region", "an ICB", "a hub", "a PCN", "a practice"."""
+        return {
+            "region": "a region",
+            "icb": "an ICB",
+            "hub": "a hub",
+            "pcn": "a PCN",
+            "practice": "a practice",
+        }[self.value]
+
 
 class Organisation(SQLModel, table=True):
     """A region, ICB, training hub, PCN or practice.

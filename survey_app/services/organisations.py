@@ -126,8 +126,9 @@ def import_organisations(
             )
         if parent_level.rank >= row.level.rank:
             raise ServiceError(
-                f"{source}, row {row.row_number}, column {parent_column}: a {row.level.value} "
-                f"cannot sit under a {parent_level.value} ({row.parent_code})"
+                f"{source}, row {row.row_number}, column {parent_column}: "
+                f"{row.level.with_article} cannot sit under {parent_level.with_article} "
+                f"({row.parent_code})"
             )
     created = updated = unchanged = 0
     # Parents first, so every parent has an id when its children are written.
