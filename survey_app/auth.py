@@ -6,8 +6,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, abort
+from flask import Flask, abort, flash, jsonify, redirect, request
 from flask_login import LoginManager, current_user, login_required
+from flask_login.utils import login_url
+from werkzeug.wrappers import Response as HttpResponse
 
 from survey_app.db import get_session
 from survey_app.models import Role, User
@@ -17,6 +19,17 @@ login_manager.login_view = "staff.login"
 login_manager.login_message = "Sign in to see reports."
 login_manager.login_message_category = "info"
 login_manager.session_protection = "strong"
+
+
+@login_manager.unauthorized_handler
+def _sign_in_first() -> HttpResponse | tuple[HttpResponse, int]:
+    """A signed-out visitor: the JSON API answers 401 (a script has no sign-in page to follow);
+    any page redirects to the sign-in page, which brings them back here afterwards."""
+    if request.path.startswith("/api/"):
+        answer = jsonify(error="Sign in first: this API answers signed-in staff only.")
+        return answer, 401
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(login_url(login_manager.login_view, next_url=request.full_path.rstrip("?")))
 
 
 @login_manager.user_loader

@@ -77,12 +77,16 @@ def test_sign_in_does_not_redirect_off_site(client: FlaskClient, lead: Any) -> N
     assert response.headers["Location"].endswith("/reports")
 
 
-@pytest.mark.parametrize(
-    "path", ["/reports", "/reports/placement-quality.pdf", "/api/surveys/placement-quality/summary"]
-)
+@pytest.mark.parametrize("path", ["/reports", "/reports/placement-quality.pdf"])
 def test_anonymous_visitor_is_sent_to_sign_in(client: FlaskClient, surveys: Any, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_signed_out_api_client_is_told_to_sign_in(client: FlaskClient, surveys: Any) -> None:
+    response = client.get("/api/surveys/placement-quality/summary?scope=QKS")
+    assert response.status_code == 401
+    assert response.is_json and "Sign in" in response.json["error"]
 
 
 def test_reports_page_shows_counts_within_the_leads_scope(
