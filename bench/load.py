@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import itertools
+import json
 import os
 import platform
 import random
@@ -143,8 +144,9 @@ def organisations_csv(practices: int) -> str:
     return "\n".join(rows) + "\n"
 
 
-def set_up_survey(environment: dict[str, str], practices: int, folder: Path) -> None:
-    """What an operator runs on a new database, through the `survey-app` command."""
+def set_up_survey(environment: dict[str, str], practices: int, folder: Path) -> dict[str, Any]:
+    """What an operator runs on a new database, through the `survey-app` command; returns the
+    survey's definition as `survey-app surveys show --format json` gives it."""
     command = str(Path(sys.executable).with_name("survey-app"))
     orgs = folder / "organisations.csv"
     orgs.write_text(organisations_csv(practices), encoding="utf-8")
@@ -154,12 +156,14 @@ def set_up_survey(environment: dict[str, str], practices: int, folder: Path) -> 
         ["orgs", "import", str(orgs)],
         ["surveys", "load"],
         ["surveys", "open", SURVEY],
+        ["surveys", "show", SURVEY, "--format", "json"],
     ):
         finished = subprocess.run(
             [command, *arguments], env=environment, capture_output=True, text=True
         )
         if finished.returncode != 0:
             raise SystemExit(f"survey-app {' '.join(arguments)} failed:\n{finished.stderr}")
+    return json.loads(finished.stdout)
 
 
 def free_port() -> int:
@@ -390,24 +394,39 @@ class Client:
             self.tally.given_up.append(marker)
 
 
-def answer_template(form_page: str) -> tuple[Callable[[str], dict[str, str]], int]:
-    """A function giving a complete, valid answer to the form carrying `marker` (a random
-    choice for every radio group and select, text in every text box), and the number of
-    answers a response to it stores (the selects choose the organisation, not an answer)."""
+def answer_template(
+    form_page: str, definition: dict[str, Any]
+) -> tuple[Callable[[str], dict[str, str]], int]:
+    """A function giving a complete, valid answer to the whole survey carrying `marker` (a
+    random point or option for every question, text in every text box, a random organisation
+    from the first page's list), and the number of answers a response to it stores.
+
+    The form is paged, a section a page; a browser would walk the pages, but one POST of every
+    answer with the first page's hidden fields is what the last page sends, and the server
+    stores it the same way. The questions come from the definition, not the first page."""
     reader = FormReader()
     reader.feed(form_page)
-    choices = {name: values for name, values in reader.choices.items() if values}
-    if MARKER_QUESTION not in reader.textareas:
-        raise SystemExit(f"the form has no {MARKER_QUESTION} text box to carry the marker")
+    organisations = {name: reader.choices[name] for name in reader.selects if reader.choices[name]}
+    choices: dict[str, list[str]] = {}
+    texts: list[str] = []
+    for question in definition["questions"]:
+        if question["type"] == "likert":
+            choices[question["code"]] = [str(point["value"]) for point in question["scale"]]
+        elif question["type"] == "choice":
+            choices[question["code"]] = [option["code"] for option in question["options"]]
+        else:
+            texts.append(question["code"])
+    if MARKER_QUESTION not in texts:
+        raise SystemExit(f"the survey has no {MARKER_QUESTION} text question for the marker")
 
     def answer(marker: str) -> dict[str, str]:
-        data = {name: random.choice(values) for name, values in choices.items()}
-        for name in reader.textareas:
+        data = {name: random.choice(values) for name, values in (choices | organisations).items()}
+        for name in texts:
             data[name] = "The team made time for me every week."
         data[MARKER_QUESTION] = marker
         return data
 
-    return answer, len(choices) - len(reader.selects) + len(reader.textareas)
+    return answer, len(choices) + len(texts)
 
 
 @dataclass
@@ -624,10 +643,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     folder = args.log_dir or Path(tempfile.mkdtemp(prefix="survey-load-"))
     folder.mkdir(parents=True, exist_ok=True)
-    set_up_survey(environment, args.practices, folder)
+    definition = set_up_survey(environment, args.practices, folder)
     server = start_gunicorn(environment, args.workers, folder)
     try:
-        status, server_errors = run(args, server)
+        status, server_errors = run(args, server, definition)
     finally:
         server.stop()
     if server_errors:
@@ -637,13 +656,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def run(args: argparse.Namespace, server: Server) -> tuple[int, int]:
+def run(args: argparse.Namespace, server: Server, definition: dict[str, Any]) -> tuple[int, int]:
     """Drive the floor and the submissions; returns the exit status (0 when nothing was lost,
     duplicated or left incomplete) and the number of 500 answers."""
     form_page = Client(server.port, Tally()).request("form", "GET", FORM_PATH)
     if form_page is None or form_page[0] != 200:
         raise SystemExit(f"the form did not load: {form_page}")
-    template, answers_per_response = answer_template(form_page[2])
+    template, answers_per_response = answer_template(form_page[2], definition)
     floor_count = args.floor_requests or args.submissions
     restart = None
     if args.restart_postgres:

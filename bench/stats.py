@@ -93,6 +93,7 @@ def build_dataset(url: str, responses: int, seed: int = 6) -> dict[str, int]:
         _insert_responses(
             session,
             survey.id,
+            survey.current_wave.id,
             all_likert[:ITEMS],
             {q.id for q in all_likert},
             practices,
@@ -157,6 +158,7 @@ def _practices(session: Session) -> _Practices:
 def _insert_responses(
     session: Session,
     survey_id: int,
+    wave_id: int,
     likert: Sequence[Any],
     survey_likert_ids: set[int],
     practices: _Practices,
@@ -214,6 +216,7 @@ def _insert_responses(
                 [
                     {
                         "survey_id": survey_id,
+                        "wave_id": wave_id,
                         "organisation_id": int(practices.ids[practice]),
                         "submitted_at": SUBMITTED_AT,
                         "on_record": False,

@@ -12,18 +12,28 @@ from wtforms import (
     DateTimeLocalField,
     EmailField,
     Field,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from forms.base import PageForm
 from survey_app.models import Organisation, OrgLevel, Role, User
 from survey_app.services import ServiceError
 from survey_app.services.organisations import organisations_by_codes
+from survey_app.services.surveys import MAX_WAVE_NAME
 from survey_app.services.users import MIN_PASSWORD_LENGTH
 
 #: The time zone administrators enter and read dates in; the database keeps UTC.
@@ -216,6 +226,25 @@ class SurveyDatesForm(PageForm):
         self.closes_at.data = _minutes(uk_time(closes_at))
 
 
+class WaveStartForm(SurveyDatesForm):
+    """A survey's next wave: its name and, if wanted, when it opens and closes by itself (UK
+    time). Shown beside the dates form, so made with a prefix that keeps the ids apart."""
+
+    name = StringField(
+        "Name of the new wave",
+        description='For example "2026/27 rotation 1". Leave empty to call it "Wave N".',
+        validators=[
+            Optional(),
+            Length(
+                max=MAX_WAVE_NAME, message=f"Enter a name of at most {MAX_WAVE_NAME} characters"
+            ),
+        ],
+    )
+
+    #: The order of the fields on the page, so the error summary follows it.
+    field_order = ("name", "opens_at", "closes_at")
+
+
 def _minutes(moment: datetime | None) -> datetime | None:
     """A time without seconds or zone, as the datetime-local input shows it."""
     if moment is None:
@@ -226,5 +255,49 @@ def _minutes(moment: datetime | None) -> datetime | None:
 def error_list(form: PageForm, order: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """(field id, first message) of every field at fault, in `order` and then page order, for
     the error summary."""
-    names = list(order) + [field.name for field in form if field.name not in order]
+    # Short names: a form made with a prefix keys its fields without it.
+    names = list(order) + [field.short_name for field in form if field.short_name not in order]
     return [(form[name].id, form[name].errors[0]) for name in names if form[name].errors]
+
+
+#: The most links one download from the invitations page makes (the command line, 100,000).
+MAX_LINKS_PER_DOWNLOAD = 10_000
+
+
+class InvitationLinksForm(PageForm):
+    """How many single-use links to make for one organisation, downloaded as CSV.
+
+    `session` is needed to look the code up: pass it as `InvitationLinksForm(session=...)`.
+    The organisation found is `organisation` once the form validates.
+    """
+
+    org_code = StringField(
+        "Organisation code",
+        description="The organisation the answers given through the links will be about.",
+        validators=[
+            DataRequired("Enter the code of the organisation the links are for"),
+            Length(max=20, message="An organisation code has at most 20 characters"),
+        ],
+    )
+    count = IntegerField(
+        "How many links",
+        validators=[
+            InputRequired("Enter how many links to make"),
+            NumberRange(
+                1,
+                MAX_LINKS_PER_DOWNLOAD,
+                message=f"Enter a number of links from 1 to {MAX_LINKS_PER_DOWNLOAD:,}",
+            ),
+        ],
+    )
+
+    def __init__(self, *args: object, session: Session, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._session = session
+        self.organisation: Organisation | None = None
+
+    def validate_org_code(self, field: Field) -> None:
+        try:
+            self.organisation = organisations_by_codes(self._session, [field.data])[0]
+        except ServiceError as exc:
+            raise ValidationError(str(exc)) from None

@@ -6,10 +6,13 @@ CSV import shares, so the browser and the import refuse the same answers with th
 
 from __future__ import annotations
 
+import enum
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+from werkzeug.datastructures import MultiDict
 from wtforms import Field, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
@@ -20,6 +23,12 @@ from survey_app.questions import InvalidAnswer, ParsedAnswer, parse_answer
 
 ORGANISATION_FIELD = "organisation"
 ON_RECORD_FIELD = "on_record"
+#: The paged form's own fields. A leading underscore, which no question code can have (the
+#: definition loader allows codes of a-z, 0-9, "_" and "-" starting with a letter or digit).
+#: The page the answers were sent from, the first page not yet completed, and the button.
+PAGE_FIELD = "_page"
+REACHED_FIELD = "_reached"
+ACTION_FIELD = "_action"
 #: What a submission key drawn by `new_submission_key` looks like (128 random bits, URL-safe).
 SUBMISSION_KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 
@@ -43,17 +52,197 @@ def _genuine_submission_key(sent: str | None) -> str:
     return new_submission_key()
 
 
+@dataclass(frozen=True, slots=True)
+class FormPage:
+    """One page of a respondent's form: a run of consecutive questions of one section, with
+    the organisation question on the first page and the on-the-record question on the last."""
+
+    #: From 0.
+    index: int
+    #: The section's title: the page's heading.
+    title: str
+    questions: tuple[Question, ...]
+    #: The form fields on the page, in page order.
+    field_names: tuple[str, ...]
+    #: The number shown before the page's first question; questions are numbered through the
+    #: whole survey.
+    first_number: int
+
+
+def form_pages(
+    survey: Survey, with_organisation: bool, with_on_record: bool
+) -> tuple[FormPage, ...]:
+    """The pages of `survey`'s form: one per run of consecutive questions with the same
+    section, so a survey of one section is one page (as is a survey without questions)."""
+    runs: list[list[Question]] = []
+    for question in survey.questions:
+        if runs and runs[-1][0].section == question.section:
+            runs[-1].append(question)
+        else:
+            runs.append([question])
+    runs = runs or [[]]
+    pages = []
+    number = 1
+    for index, run in enumerate(runs):
+        names = [question.code for question in run]
+        if index == 0 and with_organisation:
+            names.insert(0, ORGANISATION_FIELD)
+        if index == len(runs) - 1 and with_on_record:
+            names.append(ON_RECORD_FIELD)
+        title = run[0].section if run and run[0].section else survey.title
+        pages.append(FormPage(index, title, tuple(run), tuple(names), number))
+        number += len(run)
+    return tuple(pages)
+
+
+class Action(enum.StrEnum):
+    """The buttons of a form page (the value each sends as ACTION_FIELD)."""
+
+    CONTINUE = "continue"
+    BACK = "back"
+    SAVE = "save"
+    SEND = "send"
+    #: "change-N" on "check your answers": show page N again.
+    CHANGE = "change"
+
+
+@dataclass(frozen=True, slots=True)
+class Navigation:
+    """What a post of the respondent's form asks for."""
+
+    action: Action
+    #: The page it was sent from: a page's index, the number of pages for "check your
+    #: answers", or None for the whole survey sent at once (no page named).
+    page: int | None
+    #: The first page not yet completed: from `page` up to the number of pages.
+    reached: int
+    #: The page a CHANGE asks for.
+    target: int = 0
+
+
+def _page_number(raw: str | None, highest: int) -> int | None:
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 4:
+        return None
+    number = int(raw)
+    return number if number <= highest else None
+
+
+def navigation_from(formdata: Mapping[str, str], page_count: int) -> Navigation:
+    """The navigation a form post asks for. Never refuses: a post naming no page, or a button
+    it does not know, is a sending of the whole survey, which validation then judges as any
+    other (so a client that posts every answer at once, as before pages, is served as before).
+    """
+    page = _page_number(formdata.get(PAGE_FIELD), page_count)
+    if page is None:
+        return Navigation(Action.SEND, None, 0)
+    reached = _page_number(formdata.get(REACHED_FIELD), page_count)
+    reached = page if reached is None else max(reached, page)
+    button, _, target = (formdata.get(ACTION_FIELD) or "").partition("-")
+    try:
+        action = Action(button)
+    except ValueError:
+        return Navigation(Action.SEND, page, reached)
+    if action == Action.CHANGE:
+        number = _page_number(target, page_count - 1)
+        if number is None:
+            return Navigation(Action.SEND, page, reached)
+        return Navigation(action, page, reached, number)
+    return Navigation(action, page, reached)
+
+
 class ResponseForm(PageForm):
     """Base of every respondent form; `build_response_form` adds the survey's fields."""
 
     questions: Sequence[Question] = ()
     organisations: dict[str, Organisation] = {}
     max_text: int = 5000
+    pages: Sequence[FormPage] = ()
+    #: Every answer field (organisation, questions, on the record) in page order.
+    answer_names: Sequence[str] = ()
     #: Shown in the page as a hidden field and kept when the page is shown again with errors.
     submission_key = HiddenField(default=new_submission_key, filters=[_genuine_submission_key])
 
-    def question_fields(self) -> list[tuple[Question, Field]]:
-        return [(question, self[question.code]) for question in self.questions]
+    def question_fields(self, page: FormPage | None = None) -> list[tuple[Question, Field]]:
+        """(question, field) of `page`'s questions, or of every question when None."""
+        questions = self.questions if page is None else page.questions
+        return [(question, self[question.code]) for question in questions]
+
+    def given(self, name: str) -> str:
+        """The answer sent for field `name`, as sent; "" when there is none."""
+        data = self[name].data
+        return data if isinstance(data, str) else ""
+
+    def _own_fields(self) -> list[Field]:
+        return [self[name] for name in _OWN_FIELDS if name in self]
+
+    def validate_page(self, page: FormPage) -> bool:
+        """Validate the CSRF token, the submission key and `page`'s fields, and nothing else:
+        the other pages' answers are judged on their own pages and when the survey is sent.
+        True when all are valid; otherwise the errors are on the fields, as `validate` leaves
+        them."""
+        self._errors = None
+        fields = self._own_fields() + [self[name] for name in page.field_names]
+        return all([field.validate(self) for field in fields])
+
+    def validate_given(self, page: FormPage | None) -> bool:
+        """Validate the CSRF token, the submission key and the answers given on `page` (None:
+        none), leaving questions not answered unjudged: what saving part-way checks, so that a
+        learner cannot save an answer that sending would refuse (text over the limit)."""
+        self._errors = None
+        names = page.field_names if page is not None else ()
+        answered = [self[name] for name in names if self.given(name).strip()]
+        return all([field.validate(self) for field in self._own_fields() + answered])
+
+    def first_page_with_errors(self) -> FormPage | None:
+        """The first page holding a field at fault after validation, or None."""
+        for page in self.pages:
+            if any(self[name].errors for name in page.field_names):
+                return page
+        return None
+
+    def carried_answers(self, page: FormPage | None) -> list[tuple[str, str]]:
+        """(name, value) of each answer given on a page other than `page` (on any page when
+        None), to send back in hidden fields: the answers travel with the form from page to
+        page, so an open link keeps nothing on the server until the survey is sent."""
+        shown = set(page.field_names) if page is not None else set()
+        carried = []
+        for name in self.answer_names:
+            value = self.given(name)
+            if name not in shown and value:
+                carried.append((name, value))
+        return carried
+
+    def answers_to_keep(self) -> dict[str, str]:
+        """The answers given that their questions accept, by field name, as sent: what an
+        invitation keeps between visits. An answer a question refuses is left out; the page it
+        is on says why when that page is sent."""
+        questions = {question.code: question for question in self.questions}
+        kept = {}
+        for name in self.answer_names:
+            value = self.given(name)
+            if value.strip() and self._accepts(questions.get(name), name, value):
+                kept[name] = value
+        return kept
+
+    def _accepts(self, question: Question | None, name: str, value: str) -> bool:
+        if question is not None:
+            try:
+                parse_answer(question, value, self.max_text)
+            except InvalidAnswer:
+                return False
+            return True
+        if name == ON_RECORD_FIELD:
+            return value in ("yes", "no")
+        return name == ORGANISATION_FIELD and value in self.organisations
+
+    def answer_shown(self, name: str) -> str:
+        """The answer to field `name` as the respondent chose or typed it, for "check your
+        answers": the label of the option or scale point, or the text; "" when unanswered."""
+        value = self.given(name).strip()
+        for choice in getattr(self[name], "choices", None) or ():
+            if value and choice.value == value:
+                return choice.label
+        return value
 
     def parsed_answers(self) -> dict[int, ParsedAnswer]:
         """The answers given in stored form, by question id; call only after `validate()`."""
@@ -72,9 +261,51 @@ class ResponseForm(PageForm):
     def on_record(self) -> bool:
         return ON_RECORD_FIELD in self and self[ON_RECORD_FIELD].data == "yes"
 
-    def error_list(self) -> list[tuple[str, str]]:
-        """(field id, message) for every field at fault, in page order, for the error summary."""
-        return [(field.id, field.errors[0]) for field in self if field.errors]
+    def error_list(self, page: FormPage | None = None) -> list[tuple[str, str]]:
+        """(field id, message) for every field at fault on `page` (on any page when None) and
+        in the form's own hidden fields, in page order, for the error summary."""
+        shown = set(page.field_names) if page is not None else None
+        return [
+            (field.id, field.errors[0])
+            for field in self
+            if field.errors and (shown is None or field.name in shown or field.name in _OWN_FIELDS)
+        ]
+
+
+#: The fields every page carries and every post validates.
+_OWN_FIELDS = ("csrf_token", "submission_key")
+
+
+def resume_form(
+    form_class: type[ResponseForm], saved: Mapping[str, object], reached: int
+) -> tuple[ResponseForm, int]:
+    """A form filled with answers saved earlier, and the page to resume on: `reached`, the
+    first page not completed when they were saved, or sooner the first page whose answers are
+    no longer complete and valid, since the survey's definition may have changed meanwhile.
+
+    Saved answers to questions no longer asked are dropped, and so are options and scale
+    points no longer offered (shown unanswered on their page); a text is kept as typed, for
+    its page to say what is wrong when it is sent. No error is shown on the page resumed.
+    """
+    known = set(form_class.answer_names)
+    answers = MultiDict(
+        [(name, value) for name, value in saved.items() if name in known and isinstance(value, str)]
+    )
+    form = form_class(formdata=answers)
+    resume_at = max(0, min(reached, len(form.pages)))
+    for page in form.pages[:resume_at]:
+        fields = [form[name] for name in page.field_names]
+        if all([field.validate(form) for field in fields]):
+            continue
+        for field in fields:
+            if field.errors and not isinstance(field, TextAreaField):
+                field.data, field.raw_data = None, []
+        resume_at = page.index
+        break
+    for field in form:
+        field.errors = []
+    form._errors = None
+    return form, resume_at
 
 
 def _answer_validator(question: Question, max_text: int):
@@ -112,10 +343,13 @@ def build_response_form(
     """A new form class for `survey`: one field per question, plus the organisation chooser
     when `organisations` is given (open link) and the on-the-record question if the survey asks
     it. A fresh subclass per call, so no request changes another's form."""
+    pages = form_pages(survey, organisations is not None, survey.asks_on_record)
     attributes: dict[str, object] = {
         "questions": list(survey.questions),
         "max_text": max_text,
         "organisations": {org.code: org for org in organisations or []},
+        "pages": pages,
+        "answer_names": tuple(name for page in pages for name in page.field_names),
     }
     if organisations is not None:
         allowed = {org.code for org in organisations}

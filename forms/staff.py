@@ -26,18 +26,20 @@ class SignOutForm(PageForm):
 
 
 class ReportForm(PageForm):
-    """Which report: scope and grouping (choices set per user by `report_form`)."""
+    """Which report: scope, grouping and wave (choices set per user by `report_form`)."""
 
     class Meta:
         csrf = False  # a GET form that changes nothing
 
     scope = SelectField("Organisation", validate_choice=False)
     by = SelectField("Compare groups by", validate_choice=False)
+    wave = SelectField("Wave", validate_choice=False)
 
 
 def report_form(session: Session, user: User, survey: Survey, summary: dict) -> ReportForm:
-    """The report form for `user`, offering the organisations they may see (down to PCNs) and
-    the groupings of the survey, with the current report's choices selected."""
+    """The report form for `user`, offering the organisations they may see (down to PCNs),
+    the groupings and the waves of the survey (newest first), with the current report's
+    choices selected."""
     form = ReportForm(formdata=None)
     scopes = [
         SelectChoice(org.code, f"{org.name} ({org.level.label.lower()})")
@@ -56,4 +58,9 @@ def report_form(session: Session, user: User, survey: Survey, summary: dict) -> 
     ]
     form.by.choices = groupings
     form.by.data = summary["by"] or ""
+    form.wave.choices = [
+        SelectChoice(str(wave.number), f"Wave {wave.number}: {wave.name}")
+        for wave in reversed(survey.waves)
+    ]
+    form.wave.data = str(summary["wave"]["number"])
     return form

@@ -41,9 +41,12 @@ from survey_app.models import (
     QuestionType,
     Response,
     Survey,
+    SurveyStatus,
+    Wave,
 )
 from survey_app.models.responses import LIKERT_ZERO
 from survey_app.services import ServiceError
+from survey_app.services import responses as response_service
 
 answer_t = Answer.__table__  # type: ignore[attr-defined]
 response_t = Response.__table__  # type: ignore[attr-defined]
@@ -102,16 +105,46 @@ def resolve_grouping(survey: Survey, by: str | None) -> Grouping | None:
     )
 
 
+class UnknownWave(ServiceError):
+    """A report was asked for a wave its survey does not have."""
+
+
+def report_wave(session: Session, survey: Survey, number: int | None = None) -> Wave:
+    """The wave of `survey` a report shows: the one numbered `number`, or by default the
+    latest wave that has opened (it is not a draft now) or has responses, and wave 1 when no
+    wave has either. A new wave waiting to open therefore leaves the reports on the one
+    before. Refuses (UnknownWave, naming the waves there are) a number the survey lacks."""
+    if number is not None:
+        wave = survey.wave(number)
+        if wave is None:
+            raise UnknownWave(
+                f"wave: {survey.slug} has no wave {number}; its waves are "
+                + ", ".join(str(known.number) for known in survey.waves)
+            )
+        return wave
+    now = response_service.utcnow()
+    for wave in reversed(survey.waves):
+        if wave.status_at(now) != SurveyStatus.DRAFT or _has_responses(session, wave):
+            return wave
+    return survey.waves[0]
+
+
+def _has_responses(session: Session, wave: Wave) -> bool:
+    # EXISTS on the (wave, organisation) index: a draft wave is checked without counting.
+    query = sa.select(sa.exists().where(response_t.c.wave_id == wave.id))
+    return bool(session.connection().execute(query).scalar())
+
+
 def _scoped(
     select: sa.Select,
-    survey: Survey,
+    wave: Wave,
     scope: Organisation | None,
     group_question: Question | None = None,
     group_answer: sa.Table | None = None,
 ) -> sa.Select:
-    """`select` (over `response_t`) restricted to the survey and scope, and outer-joined to
+    """`select` (over `response_t`) restricted to the wave and scope, and outer-joined to
     `group_answer`, the answers to `group_question`, when grouping by a choice question."""
-    select = select.where(response_t.c.survey_id == survey.id)
+    select = select.where(response_t.c.wave_id == wave.id)
     if scope is not None:
         select = select.join(org_t, org_t.c.id == response_t.c.organisation_id).where(
             org_t.c[scope.level.path_column] == scope.id
@@ -127,10 +160,10 @@ def _scoped(
     return select
 
 
-def response_ids_in_scope(survey: Survey, scope: Organisation | None) -> sa.Select:
-    """A query of the ids of `survey`'s responses about `scope` or what lies under it (all of
+def response_ids_in_scope(wave: Wave, scope: Organisation | None) -> sa.Select:
+    """A query of the ids of `wave`'s responses about `scope` or what lies under it (all of
     them when `scope` is None), for use as `IN (...)`."""
-    return _scoped(sa.select(response_t.c.id), survey, scope)
+    return _scoped(sa.select(response_t.c.id), wave, scope)
 
 
 def load_summary(
@@ -139,13 +172,20 @@ def load_summary(
     scope: Organisation | None,
     by: str | None,
     min_n: int,
+    wave: Wave | None = None,
 ) -> dict:
-    """The summary JSON of `survey` for `scope` (None: England), grouped `by` a level or a
-    choice question code. Refuses (ServiceError) an unknown `by`."""
+    """The summary JSON of `wave` of `survey` (default: `report_wave`'s choice) for `scope`
+    (None: England), grouped `by` a level or a choice question code; it names the wave as
+    ``"wave": {"number", "name"}``. Refuses (ServiceError) an unknown `by`, and (ValueError)
+    a wave of another survey."""
     grouping = resolve_grouping(survey, by)
+    if wave is None:
+        wave = report_wave(session, survey)
+    elif wave.survey_id != survey.id:
+        raise ValueError(f"{wave.label} is not a wave of {survey.slug}")
     spec = survey_spec(survey)
     connection = session.connection()
-    answers = _likert_answers(connection, survey, spec, scope, grouping)
+    answers = _likert_answers(connection, survey, wave, spec, scope, grouping)
     # Group keys are database ids (the ancestors' organisations, or options); NO_GROUP is in
     # scope but in no group, as the NULL key of a GROUP BY would be.
     keys, group_of = np.unique(answers.group_keys, return_inverse=True)
@@ -157,15 +197,18 @@ def load_summary(
         grouped = np.flatnonzero(keys != NO_GROUP)
         codes, labels = _group_names(session, grouping, keys[grouped].tolist())
         groups = GroupTables(codes, labels, _cell_tables(spec, counts.select(grouped)))
-    return build_summary_from_tables(
+    summary = build_summary_from_tables(
         spec,
         _scope_json(scope),
         total,
-        _text_answers(connection, survey, spec, scope),
+        _text_answers(connection, survey, wave, scope),
         grouping.by if grouping else None,
         groups,
         min_n,
     )
+    # Right after the survey it belongs to; every other key as the engine made it.
+    named = {"survey": summary.pop("survey"), "wave": {"number": wave.number, "name": wave.name}}
+    return named | summary
 
 
 #: The group key of a response in scope that falls in no group (no ancestor at the level, or
@@ -190,6 +233,7 @@ _SEPARATOR = ord("|")
 def _likert_answers(
     connection: Connection,
     survey: Survey,
+    wave: Wave,
     spec: SurveySpec,
     scope: Organisation | None,
     grouping: Grouping | None,
@@ -225,7 +269,7 @@ def _likert_answers(
         columns.append(_joined(connection, sa.cast(sa.func.coalesce(key, 0), sa.Text), ","))
     query = _scoped(
         sa.select(*columns).select_from(response_t),
-        survey,
+        wave,
         scope,
         grouping.question if grouping is not None else None,
         group_answer,
@@ -501,21 +545,23 @@ def _score_sums(pairs: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
 def _text_answers(
     connection: Connection,
     survey: Survey,
-    spec: SurveySpec,
+    wave: Wave,
     scope: Organisation | None,
 ) -> dict[str, list[str]]:
-    """The scope's free-text answers by question code (every text question, maybe [])."""
+    """The free-text answers of `wave` in scope by question code (every text question,
+    maybe [])."""
     ids = {q.id: q.code for q in survey.questions if q.type == QuestionType.TEXT}
     if not ids:
         return {}
     # The questions are this survey's, so their answers are its responses' answers: reading
     # them through the question index, rather than looking each response up for them, costs
-    # the text answers only. A scope keeps those of the responses in scope.
+    # the text answers only. A scope, or a survey run in several waves, keeps those of the
+    # wave's responses in scope.
     query = sa.select(answer_t.c.question_id, answer_t.c.text).where(
         answer_t.c.question_id.in_(list(ids)), answer_t.c.text.is_not(None)
     )
-    if scope is not None:
-        query = query.where(answer_t.c.response_id.in_(response_ids_in_scope(survey, scope)))
+    if scope is not None or len(survey.waves) > 1:
+        query = query.where(answer_t.c.response_id.in_(response_ids_in_scope(wave, scope)))
     answers: dict[str, list[str]] = {code: [] for code in ids.values()}
     for question_id, text in connection.execute(query):
         answers[ids[question_id]].append(text)

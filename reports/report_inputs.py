@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from reports.data import resolve_grouping, response_ids_in_scope
+from reports.data import report_wave, resolve_grouping, response_ids_in_scope
 from survey_app.models import Answer, Organisation, QuestionType, Response, Survey
 
 #: Quotes a report shows per free-text question, and the lengths that read well in print.
@@ -44,14 +44,16 @@ class ReportInputs:
 def load_report_inputs(
     session: Session, survey: Survey, scope: Organisation | None, summary: dict[str, Any]
 ) -> ReportInputs:
-    """The period of the responses in scope, the survey's wording, and the quotes allowed.
+    """The period of the responses in scope, the survey's wording, and the quotes allowed,
+    all of the wave `summary` names (`load_summary`'s ``"wave"``; its default without one).
 
     A quote comes only from a response whose group (the scope without a breakdown; its group
     with one) has at least k responses and is not withheld, and names the organisation only
     when the survey is not anonymous and the respondent agreed to be quoted (on_record).
     """
     connection = session.connection()
-    in_scope = response_ids_in_scope(survey, scope)
+    wave = report_wave(session, survey, summary["wave"]["number"] if "wave" in summary else None)
+    in_scope = response_ids_in_scope(wave, scope)
     first, last = connection.execute(
         sa.select(
             sa.func.min(response_t.c.submitted_at), sa.func.max(response_t.c.submitted_at)

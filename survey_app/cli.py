@@ -7,8 +7,10 @@ a command that fails changes nothing in the database.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from survey_app.services import responses as response_service
 from survey_app.services import retention as retention_service
 from survey_app.services import surveys as survey_service
 from survey_app.services import users as user_service
+from survey_app.services.mail import MailSettings
 
 
 def _fails_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -184,8 +187,9 @@ def surveys_show(slug: str, fmt: str) -> None:
 
 def _change_status(slug: str, change: Callable[..., Any], verb: str) -> None:
     session = get_session()
-    change(session, survey_service.require_survey(session, slug))
-    click.echo(f"{slug}: {verb}")
+    survey = change(session, survey_service.require_survey(session, slug))
+    wave = survey.current_wave
+    click.echo(f"{slug}: {verb} (wave {wave.number}, {wave.name})")
 
 
 @surveys_group.command("open")
@@ -193,7 +197,7 @@ def _change_status(slug: str, change: Callable[..., Any], verb: str) -> None:
 @with_appcontext
 @_fails_cleanly
 def surveys_open(slug: str) -> None:
-    """Open a survey for responses."""
+    """Open a survey's current wave for responses."""
     _change_status(slug, survey_service.open_survey, "open")
 
 
@@ -202,7 +206,8 @@ def surveys_open(slug: str) -> None:
 @with_appcontext
 @_fails_cleanly
 def surveys_close(slug: str) -> None:
-    """Close a survey: it takes no more responses."""
+    """Close a survey's current wave: it takes no more responses, and its invitations'
+    addresses are forgotten."""
     _change_status(slug, survey_service.close_survey, "closed")
 
 
@@ -229,6 +234,69 @@ def surveys_retention(slug: str, days: str) -> None:
     )
 
 
+# --- waves -----------------------------------------------------------------------------------
+
+
+@click.group("waves")
+def waves_group() -> None:
+    """A survey's waves: each run of it for a new period, with its own responses."""
+
+
+@waves_group.command("list")
+@click.argument("slug")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text")
+@with_appcontext
+@_fails_cleanly
+def waves_list(slug: str, fmt: str) -> None:
+    """Every wave of SLUG with its status, dates and numbers of responses and invitations."""
+    session = get_session()
+    waves = survey_service.list_waves(session, survey_service.require_survey(session, slug))
+    if fmt == "json":
+        _echo_json(waves)
+        return
+    for wave in waves:
+        click.echo(
+            f"{wave['number']:>3}  {wave['status']:<7} {wave['responses']:>7} responses "
+            f"{wave['invitations']:>7} invitations  {wave['opens_at'] or '-'} to "
+            f"{wave['closes_at'] or '-'}  {wave['name']}"
+        )
+
+
+def _utc_option(name: str, raw: str | None) -> datetime | None:
+    """The ISO 8601 date and time given to option `name`, in UTC (a time without an offset is
+    UTC); refuses (ServiceError naming the option) anything else."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise ServiceError(f"{name}: {raw!r} is not an ISO 8601 date and time") from None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@waves_group.command("start")
+@click.argument("slug")
+@click.option("--name", default=None, help='What to call it, e.g. "2026/27 rotation 1".')
+@click.option("--opens", default=None, help="ISO 8601 opening time (UTC unless an offset).")
+@click.option("--closes", default=None, help="ISO 8601 closing time (UTC unless an offset).")
+@with_appcontext
+@_fails_cleanly
+def waves_start(slug: str, name: str | None, opens: str | None, closes: str | None) -> None:
+    """Start SLUG's next wave once its current wave is closed; it waits as a draft to be
+    opened (`surveys open`) or for its opening time."""
+    session = get_session()
+    survey = survey_service.require_survey(session, slug)
+    wave = survey_service.start_wave(
+        session, survey, name, _utc_option("--opens", opens), _utc_option("--closes", closes)
+    )
+    opening = (
+        f"opens by itself at {wave.opens_at:%Y-%m-%d %H:%M} UTC"
+        if wave.opens_at
+        else f"a draft until `survey-app surveys open {slug}`"
+    )
+    click.echo(f"{slug}: started wave {wave.number}, {wave.name}; {opening}")
+
+
 # --- invitations, responses, users ------------------------------------------------------------
 
 
@@ -251,7 +319,7 @@ def invitations_create(slug: str, org_code: str, count: int, fmt: str) -> None:
     organisation = org_service.organisation_by_code(session, org_code)
     if organisation is None:
         raise ServiceError(f"--org: no organisation has code {org_code!r}")
-    issued = invitation_service.create_invitations(
+    issued = invitation_service.create_invitation_links(
         session, survey, organisation, count, current_app.config["PUBLIC_URL"]
     )
     click.echo("token,url")
@@ -259,14 +327,93 @@ def invitations_create(slug: str, org_code: str, count: int, fmt: str) -> None:
         click.echo(f"{invitation.token},{invitation.url}")
 
 
+@invitations_group.command("import")
+@click.argument("slug")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@with_appcontext
+@_fails_cleanly
+def invitations_import(slug: str, file: Path) -> None:
+    """Invite the learners of a CSV `email,org_code` to the survey's current wave; all or
+    nothing. Sends nothing: `invitations send` does."""
+    session = get_session()
+    survey = survey_service.require_survey(session, slug)
+    invited = invitation_service.invite_learners(
+        session,
+        survey,
+        _read_import(file),
+        str(file),
+        max_rows=current_app.config["MAX_IMPORT_ROWS"],
+    )
+    click.echo(f"{file}: invited {invited} learners to {survey.current_wave.label}")
+
+
+@invitations_group.command("send")
+@click.argument("slug")
+@with_appcontext
+@_fails_cleanly
+def invitations_send(slug: str) -> None:
+    """Email each learner invited to the survey's current wave and not yet sent their
+    invitation, with their own link."""
+    _send_mail(slug, reminders=False)
+
+
+@invitations_group.command("remind")
+@click.argument("slug")
+@with_appcontext
+@_fails_cleanly
+def invitations_remind(slug: str) -> None:
+    """Remind each learner sent an invitation to the current wave who has not answered,
+    at most once in 24 hours; never one who has answered."""
+    _send_mail(slug, reminders=True)
+
+
+def _send_mail(slug: str, reminders: bool) -> None:
+    """Send a survey's invitations or reminders; print the counts (never an address).
+
+    Refuses (ServiceError, exit status 1) to make links with a SECRET_KEY made up for this
+    command, and reports a mail server failure the same way, with how many were sent first.
+    """
+    if not (os.environ.get("SECRET_KEY") or current_app.testing):
+        raise ServiceError(
+            "SECRET_KEY is not set: set it to the web server's, since the links emailed in "
+            "invitations and reminders are made with it"
+        )
+    session = get_session()
+    survey = survey_service.require_survey(session, slug)
+    mailing = (
+        invitation_service.send_reminders if reminders else invitation_service.send_invitations
+    )
+    report = mailing(
+        session,
+        survey,
+        MailSettings.from_config(current_app.config),
+        current_app.config["PUBLIC_URL"],
+        current_app.config["SECRET_KEY"],
+    )
+    what = "reminder" if reminders else "invitation"
+    if report.refused:
+        click.echo(
+            f"{len(report.refused)} addresses were refused by the mail server and not sent; "
+            "send from the invitations page to see which",
+            err=True,
+        )
+    if report.failure:
+        raise ServiceError(f"{slug}: {report.stopped(what)}")
+    click.echo(f"{slug}: sent {invitation_service.number_of(report.sent, what)}")
+
+
 @click.command("import-responses")
 @click.argument("slug")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--skip-invalid", is_flag=True, help="Store the valid rows, report the others.")
+@click.option(
+    "--wave", "wave_number", type=int, default=None, help="Wave number (default: the current)."
+)
 @with_appcontext
 @_fails_cleanly
-def import_responses(slug: str, file: Path, skip_invalid: bool) -> None:
-    """Import responses from CSV: all or nothing unless --skip-invalid."""
+def import_responses(slug: str, file: Path, skip_invalid: bool, wave_number: int | None) -> None:
+    """Import responses from CSV into the current wave, or the wave given (open or closed):
+    all or nothing unless --skip-invalid."""
     session = get_session()
     survey = survey_service.require_survey(session, slug)
     report = response_service.import_responses(
@@ -277,6 +424,7 @@ def import_responses(slug: str, file: Path, skip_invalid: bool) -> None:
         max_text=current_app.config["MAX_TEXT_ANSWER"],
         skip_invalid=skip_invalid,
         max_rows=current_app.config["MAX_IMPORT_ROWS"],
+        wave_number=wave_number,
     )
     for error in report.errors:
         click.echo(f"skipped: {error}", err=True)
@@ -362,11 +510,11 @@ def users_deactivate(email: str) -> None:
 @_fails_cleanly
 def purge(dry_run: bool, slug: str | None) -> None:
     """Delete the responses older than their survey's retention period, with their answers
-    and the invitations used before then; all in one transaction."""
+    and the invitations used before then; all in one transaction. Then forget the invitees'
+    addresses of every wave closed by now."""
     session = get_session()
-    results = retention_service.purge(
-        session, response_service.utcnow(), slug=slug, dry_run=dry_run
-    )
+    now = response_service.utcnow()
+    results = retention_service.purge(session, now, slug=slug, dry_run=dry_run)
     if not results:
         click.echo("no survey has a retention period; nothing deleted")
     verb = "would delete" if dry_run else "deleted"
@@ -381,6 +529,11 @@ def purge(dry_run: bool, slug: str | None) -> None:
         )
     if not dry_run and any(result.responses for result in results):
         retention_service.forget_cached_reports(Path(current_app.config["REPORT_CACHE_DIR"]))
+    only = survey_service.require_survey(session, slug) if slug else None
+    addresses = survey_service.forget_closed_wave_addresses(session, now, only, dry_run=dry_run)
+    click.echo(
+        f"{'would forget' if dry_run else 'forgot'} {addresses} invitee addresses of closed waves"
+    )
 
 
 @click.group("responses")
@@ -527,13 +680,21 @@ def report_group() -> None:
     """Statistics and PDF reports."""
 
 
-def _summary(slug: str, scope_code: str | None, by: str | None) -> dict[str, Any]:
-    return _report(slug, scope_code, by)[2]
+WAVE_HELP = "Wave number (default: the latest wave that has opened or has responses)."
 
 
-def _report(slug: str, scope_code: str | None, by: str | None) -> tuple[Any, Any, dict]:
-    """The survey, scope and summary named on the command line."""
-    from reports.data import load_summary
+def _summary(
+    slug: str, scope_code: str | None, by: str | None, wave_number: int | None
+) -> dict[str, Any]:
+    return _report(slug, scope_code, by, wave_number)[2]
+
+
+def _report(
+    slug: str, scope_code: str | None, by: str | None, wave_number: int | None
+) -> tuple[Any, Any, dict]:
+    """The survey, scope and summary named on the command line, of the wave numbered
+    `wave_number` (default: the latest wave that has opened or has responses)."""
+    from reports.data import load_summary, report_wave
 
     session = get_session()
     survey = survey_service.require_survey(session, slug)
@@ -542,7 +703,10 @@ def _report(slug: str, scope_code: str | None, by: str | None) -> tuple[Any, Any
         scope = org_service.organisation_by_code(session, scope_code)
         if scope is None:
             raise ServiceError(f"--scope: no organisation has code {scope_code!r}")
-    summary = load_summary(session, survey, scope, by, current_app.config["SUPPRESSION_MIN_N"])
+    wave = report_wave(session, survey, wave_number)
+    summary = load_summary(
+        session, survey, scope, by, current_app.config["SUPPRESSION_MIN_N"], wave
+    )
     return survey, scope, summary
 
 
@@ -573,15 +737,21 @@ def _write_output(content: str | bytes, output: Path | None) -> None:
 @click.option("--scope", "scope_code", default=None, help="Organisation code (default England).")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx"]), default="json")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option("--wave", "wave_number", type=int, default=None, help=WAVE_HELP)
 @with_appcontext
 @_fails_cleanly
 def report_summary(
-    slug: str, by: str | None, scope_code: str | None, fmt: str, output: Path | None
+    slug: str,
+    by: str | None,
+    scope_code: str | None,
+    fmt: str,
+    output: Path | None,
+    wave_number: int | None,
 ) -> None:
-    """The statistics of a survey as JSON, CSV or XLSX."""
+    """The statistics of a survey's wave as JSON, CSV or XLSX."""
     from reports.export import summary_to_csv, summary_to_xlsx
 
-    summary = _summary(slug, scope_code, by)
+    summary = _summary(slug, scope_code, by, wave_number)
     if fmt == "json":
         content: str | bytes = json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False)
     elif fmt == "csv":
@@ -589,7 +759,7 @@ def report_summary(
     else:
         content = summary_to_xlsx(summary)
     _write_output(content, output)
-    _record_export(slug, scope_code, by, fmt, output)
+    _record_export(slug, scope_code, by, fmt, output, summary)
 
 
 @report_group.command("pdf")
@@ -597,16 +767,21 @@ def report_summary(
 @click.option("--by", default=None)
 @click.option("--scope", "scope_code", default=None)
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--wave", "wave_number", type=int, default=None, help=WAVE_HELP)
 @with_appcontext
 @_fails_cleanly
-def report_pdf(slug: str, by: str | None, scope_code: str | None, output: Path) -> None:
-    """The PDF report of a survey."""
+def report_pdf(
+    slug: str, by: str | None, scope_code: str | None, output: Path, wave_number: int | None
+) -> None:
+    """The PDF report of a survey's wave."""
     from reports.pdf import render_report_pdf
-    from reports.pdf_sandbox import ReportRenderingError
+    from reports.pdf_sandbox import ReportRenderingError, prepare_renderer
     from reports.report_inputs import load_report_inputs
     from survey_app import __version__
 
-    survey, scope, summary = _report(slug, scope_code, by)
+    # The rendering server imports WeasyPrint (about half a second) while the summary is read.
+    prepare_renderer()
+    survey, scope, summary = _report(slug, scope_code, by, wave_number)
     inputs = load_report_inputs(get_session(), survey, scope, summary)
     try:
         pdf = render_report_pdf(
@@ -615,11 +790,16 @@ def report_pdf(slug: str, by: str | None, scope_code: str | None, output: Path) 
     except ReportRenderingError as exc:
         raise ServiceError(f"the report could not be rendered: {exc}") from None
     _write_output(pdf, output)
-    _record_export(slug, scope_code, by, "pdf", output)
+    _record_export(slug, scope_code, by, "pdf", output, summary)
 
 
 def _record_export(
-    slug: str, scope_code: str | None, by: str | None, fmt: str, output: Path | None
+    slug: str,
+    scope_code: str | None,
+    by: str | None,
+    fmt: str,
+    output: Path | None,
+    summary: dict[str, Any],
 ) -> None:
     session = get_session()
     audit_service.record(
@@ -632,6 +812,7 @@ def _record_export(
             "scope": scope_code,
             "by": by,
             "output": str(output) if output else "stdout",
+            "wave": summary["wave"]["number"],
         },
     )
     session.commit()
@@ -644,6 +825,7 @@ COMMANDS = [
     load_reference,
     orgs_group,
     surveys_group,
+    waves_group,
     invitations_group,
     import_responses,
     users_group,

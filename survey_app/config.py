@@ -32,6 +32,21 @@ def _int_setting(name: str, default: int, minimum: int) -> int:
     return value
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def _bool_setting(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if raw.strip().lower() in _TRUE:
+        return True
+    if raw.strip().lower() in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
 def default_database_url() -> str:
     """The SQLite database under the instance folder."""
     return f"sqlite:///{INSTANCE_PATH / 'survey.db'}"
@@ -80,6 +95,32 @@ class Config:
         )
         #: The address invitation links start with, e.g. https://survey.example.nhs.uk
         self.PUBLIC_URL: str = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+        self._read_mail_settings()
+
+    def _read_mail_settings(self) -> None:
+        """The SMTP server invitations and reminders are sent through. Without MAIL_SERVER and
+        MAIL_SENDER nothing can be sent; the rest of the application works without them."""
+        self.MAIL_SERVER: str | None = os.environ.get("MAIL_SERVER") or None
+        #: Implicit TLS from the first byte (port 465); otherwise STARTTLS unless turned off.
+        self.MAIL_USE_SSL: bool = _bool_setting("MAIL_USE_SSL", False)
+        #: On by default so that the password and the learners' addresses never cross the
+        #: network in clear; turn it off only for a relay on the same host or trusted network.
+        self.MAIL_USE_STARTTLS: bool = _bool_setting("MAIL_USE_STARTTLS", not self.MAIL_USE_SSL)
+        if self.MAIL_USE_SSL and self.MAIL_USE_STARTTLS:
+            raise ConfigError(
+                "MAIL_USE_SSL and MAIL_USE_STARTTLS are both true; choose one (SSL for port "
+                "465, STARTTLS for port 587)"
+            )
+        default_port = 465 if self.MAIL_USE_SSL else 587 if self.MAIL_USE_STARTTLS else 25
+        self.MAIL_PORT: int = _int_setting("MAIL_PORT", default_port, minimum=1)
+        self.MAIL_USERNAME: str | None = os.environ.get("MAIL_USERNAME") or None
+        self.MAIL_PASSWORD: str | None = os.environ.get("MAIL_PASSWORD") or None
+        if bool(self.MAIL_USERNAME) != bool(self.MAIL_PASSWORD):
+            raise ConfigError("MAIL_USERNAME and MAIL_PASSWORD must be set together, or neither")
+        #: The From of every message, e.g. "Kent and Medway Training Hub <surveys@hub.nhs.uk>".
+        self.MAIL_SENDER: str | None = os.environ.get("MAIL_SENDER") or None
+        #: Seconds to wait for the mail server before giving up.
+        self.MAIL_TIMEOUT: int = _int_setting("MAIL_TIMEOUT", 30, minimum=1)
 
     def check(self) -> None:
         """Refuse to start without what production needs; raises ConfigError naming it."""

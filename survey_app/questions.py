@@ -38,8 +38,8 @@ def parse_answer(question: Question, raw: str | None, max_text: int) -> ParsedAn
         return None
     if question.type == QuestionType.LIKERT:
         points = {point.value for point in question.scale_points}
-        # ASCII digits only: int() would also take "４", "٤", "+4" and "0_4", which no form
-        # sends and no CSV of the spec holds.
+        # ASCII digits only: int() would also take full-width and Arabic-Indic digits, "+4" and
+        # "0_4", which no form sends and no CSV of the spec holds.
         value = int(cleaned) if cleaned.isascii() and cleaned.isdigit() else None
         if value not in points:
             raise InvalidAnswer(

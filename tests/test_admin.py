@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
 from survey_app.definitions.loader import SHIPPED_FOLDER
-from survey_app.models import Organisation, OrgLevel, Survey, SurveyStatus, User
+from survey_app.models import Organisation, OrgLevel, Survey, SurveyStatus, User, Wave
 from survey_app.services import responses as response_service
 from survey_app.services.audit import list_events
 from tests.conftest import STAFF_PASSWORD, count_responses, csrf_token
@@ -523,7 +523,7 @@ def test_open_and_close_change_what_respondents_get(
     again = post(as_admin, "/admin/surveys/placement-quality/close")
     assert again.status_code == 400
     assert error_summary(again.text)[0][1].replace("&#39;", "'") == (
-        "survey 'placement-quality' is closed, only an open survey can be closed"
+        "wave 1 of placement-quality is closed, only an open wave can be closed"
     )
     opened = post(as_admin, "/admin/surveys/placement-quality/open")
     assert opened.status_code == 303
@@ -569,9 +569,9 @@ def test_dates_open_and_close_the_survey_at_their_moment(
     assert saved.status_code == 303
     page = as_admin.get(saved.headers["Location"]).text
     assert "opens by itself on 1 July 2030, 09:00" in page
-    survey = db_session.get(Survey, surveys["placement-quality"].id)
-    db_session.refresh(survey)
-    assert survey is not None and survey.opens_at == datetime(2030, 7, 1, 8, tzinfo=UTC)
+    wave = db_session.get(Wave, surveys["placement-quality"].current_wave.id)
+    db_session.refresh(wave)
+    assert wave is not None and wave.opens_at == datetime(2030, 7, 1, 8, tzinfo=UTC)
 
     opening, closing = datetime(2030, 7, 1, 8, tzinfo=UTC), datetime(2030, 7, 31, 16, tzinfo=UTC)
     just = timedelta(microseconds=1)
@@ -651,14 +651,12 @@ def test_status_at_reads_the_dates(
     def at(hour: int | None) -> datetime | None:
         return None if hour is None else start + timedelta(hours=hour)
 
-    survey = Survey(
-        slug="s",
-        title="S",
-        org_levels="practice",
-        org_question="Where?",
-        definition_sha256="0" * 64,
+    wave = Wave(
+        survey_id=1,
+        number=1,
         status=SurveyStatus(stored),
         opens_at=at(opens),
         closes_at=at(closes),
+        created_at=start,
     )
-    assert survey.status_at(at(now)).value == expected  # type: ignore[arg-type]
+    assert wave.status_at(at(now)).value == expected  # type: ignore[arg-type]

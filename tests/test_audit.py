@@ -73,7 +73,7 @@ def test_an_admin_sees_a_leads_pdf_download_in_the_audit_log(
     ]
     download = rows[2]
     assert download[3] == "placement-quality"
-    assert download[4] == "format: pdf; scope: H-EK; by: none"
+    assert download[4] == "format: pdf; scope: H-EK; by: none; wave: 1"
     assert download[5] == "127.0.0.1"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", download[0])
 
@@ -99,10 +99,10 @@ def test_reports_read_in_every_format_are_recorded(
         if event.action.startswith("report-")
     ]
     assert reads == [
-        ("report-viewed", {"format": "page", "scope": "QKS", "by": "hub"}),
-        ("report-downloaded", {"format": "csv", "scope": "QKS", "by": None}),
-        ("report-downloaded", {"format": "xlsx", "scope": None, "by": None}),
-        ("report-downloaded", {"format": "json", "scope": None, "by": "hub"}),
+        ("report-viewed", {"format": "page", "scope": "QKS", "by": "hub", "wave": 1}),
+        ("report-downloaded", {"format": "csv", "scope": "QKS", "by": None, "wave": 1}),
+        ("report-downloaded", {"format": "xlsx", "scope": None, "by": None, "wave": 1}),
+        ("report-downloaded", {"format": "json", "scope": None, "by": "hub", "wave": 1}),
     ]
 
 
@@ -218,7 +218,13 @@ def test_command_line_changes_are_recorded_and_listed(
         ("organisations-imported", "cli", "test"),
     ]
     details = {e["action"]: e["details"] for e in events}
-    assert details["responses-imported"] == {"file": str(responses), "rows": 2, "skipped": 0}
+    assert details["responses-imported"] == {
+        "file": str(responses),
+        "wave": 1,
+        "rows": 2,
+        "skipped": 0,
+    }
+    assert details["survey-closed"] == details["survey-opened"] == {"wave": 1}
     assert events[7]["details"] == {"rows": 1, "created": 1, "updated": 0, "unchanged": 0}
     assert details["user-created"] == {"role": "lead", "scopes": ["H-EK"]}
     assert details["user-access-changed"] == {
@@ -230,6 +236,7 @@ def test_command_line_changes_are_recorded_and_listed(
         "scope": "QKS",
         "by": None,
         "output": str(output),
+        "wave": 1,
     }
     assert all(event["remote_addr"] is None for event in events)
     assert "a secret long password" not in listed.output

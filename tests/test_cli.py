@@ -207,7 +207,8 @@ def test_surveys_open_and_close(runner: FlaskCliRunner) -> None:
     assert {e["slug"]: e["status"] for e in listing}["icb-leaders"] == "open"
     assert run(runner, "surveys", "close", "icb-leaders").exit_code == 0
     again = run(runner, "surveys", "close", "icb-leaders")
-    assert again.exit_code != 0 and "only an open survey can be closed" in again.output
+    assert again.exit_code != 0
+    assert "wave 1 of icb-leaders is closed, only an open wave can be closed" in again.output
 
 
 def test_invitations_create_prints_csv_of_unguessable_tokens(

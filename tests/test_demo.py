@@ -150,8 +150,58 @@ def test_three_icbs_have_hubs_pcns_and_practices(demo_db: Session) -> None:
 
 
 def test_both_surveys_are_open(demo_db: Session) -> None:
-    statuses = {survey.slug: survey.status for survey in demo_db.exec(select(Survey)).all()}
+    now = utcnow()
+    statuses = {survey.slug: survey.status_at(now) for survey in demo_db.exec(select(Survey)).all()}
     assert statuses == {"placement-quality": SurveyStatus.OPEN, "icb-leaders": SurveyStatus.OPEN}
+
+
+def test_the_placement_survey_ran_in_two_waves_and_supervision_improved_in_the_weak_hub(
+    demo_db: Session,
+) -> None:
+    now = utcnow()
+    placement = _survey(demo_db, "placement-quality")
+    first, second = placement.waves
+    assert (first.number, first.name, first.status_at(now)) == (
+        1,
+        "2025/26 rotation 1",
+        SurveyStatus.CLOSED,
+    )
+    assert (second.number, second.name, second.status_at(now)) == (
+        2,
+        "2025/26 rotation 2",
+        SurveyStatus.OPEN,
+    )
+    assert [wave.number for wave in _survey(demo_db, "icb-leaders").waves] == [1]
+    responses = _responses(demo_db, "placement-quality")
+    by_wave = Counter(response.wave_id for response in responses)
+    assert set(by_wave) == {first.id, second.id}
+    assert by_wave[first.id] > by_wave[second.id] > 0.2 * len(responses)
+    # Each wave's responses fall within its dates.
+    for response in responses:
+        wave = first if response.wave_id == first.id else second
+        assert response.submitted_at <= (wave.closes_at or now)
+        assert response.submitted_at >= wave.opens_at.replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )  # type: ignore[union-attr]
+
+    # The weak hub's supervision ratings rose between the waves; the strong hub's did not.
+    def supervision_mean(hub_name: str, wave_id: int) -> float:
+        place, hub = aliased(Organisation), aliased(Organisation)
+        values = demo_db.exec(
+            select(Answer.value)
+            .join(Question, col(Question.id) == Answer.question_id)
+            .join(Theme, col(Theme.id) == Question.theme_id)
+            .join(Response, col(Response.id) == Answer.response_id)
+            .join(place, place.id == Response.organisation_id)
+            .join(hub, hub.id == place.hub_id)
+            .where(Theme.code == "supervision", hub.name == hub_name, Response.wave_id == wave_id)
+        ).all()
+        return float(np.mean(values))
+
+    weak_change = supervision_mean(WEAK_HUB, second.id) - supervision_mean(WEAK_HUB, first.id)
+    strong_change = supervision_mean(STRONG_HUB, second.id) - supervision_mean(STRONG_HUB, first.id)
+    assert weak_change > 0.3
+    assert abs(strong_change) < 0.2
 
 
 def test_placement_responses_are_many_complete_and_recent(demo_db: Session) -> None:

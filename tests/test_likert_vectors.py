@@ -256,6 +256,11 @@ def _insert_rows(engine: sa.Engine, rows: dict[str, list[dict[str, Any]]]) -> No
                 {name: value for name, value in row.items() if name in table.c}
                 for row in rows.get(table.name, [])
             ]
+            if table.name == "survey" and "status" in table.c:
+                # Before 0005 a survey held the status its (one) wave now holds.
+                status = {wave["survey_id"]: wave["status"] for wave in rows.get("wave", [])}
+                for row in kept:
+                    row["status"] = status[row["id"]]
             if table.name == "organisation":
                 # Parents first: a region before its ICBs, and so on down.
                 depth = {"REGION": 0, "ICB": 1, "HUB": 2, "PCN": 3, "PRACTICE": 4}

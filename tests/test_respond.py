@@ -38,17 +38,24 @@ def placement_answers(client: FlaskClient, **overrides: str) -> dict[str, Any]:
 
 
 def test_open_link_form_is_accessible_markup(client: FlaskClient, hubs: Any) -> None:
+    from tests.test_paged_form import press
+
     page = client.get(PLACEMENT)
     assert page.status_code == 200
     html = page.text
     assert '<html lang="en">' in html
-    # Each statement is a fieldset with a legend and labelled radios.
+    # The first page: where the placement was, and each choice a fieldset with labelled radios.
+    assert 'id="organisation"' in html and "Cathedral Surgery (P-EK1)" in html
+    assert "<legend" in html and 'for="profession"' in html and 'id="profession"' in html
+    assert "<script>" not in html  # no inline script, so the CSP can forbid it
+    # The next page: each statement is a fieldset with a legend and labelled radios.
+    first = {"profession": "student-nurse", "stage": "pre-registration", "length": "2-to-4-weeks"}
+    html = press(client, PLACEMENT, page, "continue", organisation="P-EK1", **first).text
     assert "<legend" in html and "I was welcomed and introduced to the team" in html
     assert 'for="ind_welcome"' in html and 'id="ind_welcome"' in html
     assert "Strongly disagree" in html and "Strongly agree" in html
-    assert 'id="organisation"' in html and "Cathedral Surgery (P-EK1)" in html
     assert "(optional)" in html
-    assert "<script>" not in html  # no inline script, so the CSP can forbid it
+    assert "<script>" not in html
 
 
 def test_valid_submission_is_stored_and_thanked(

@@ -590,9 +590,14 @@ def expected_breakdown(
 
 
 def expected_summary(
-    definition: Definition, known: KnownAnswers, scope: Scope | None, by: str | None
+    definition: Definition,
+    known: KnownAnswers,
+    scope: Scope | None,
+    by: str | None,
+    wave: tuple[int, str] = (1, "Wave 1"),
 ) -> dict[str, Any]:
-    """The summary JSON of `definition` for `scope` and `by`, from the raw answers alone."""
+    """The summary JSON of `definition` for `scope` and `by`, from the raw answers alone,
+    which are those of `wave` (number, name): a survey's first wave unless told."""
     if scope is None:
         cell = known
     else:
@@ -613,6 +618,7 @@ def expected_summary(
     texts = {code: list(column) for code, column in cell.texts.items()}
     return {
         "survey": {"slug": definition.slug, "title": definition.title},
+        "wave": {"number": wave[0], "name": wave[1]},
         "scope": None if scope is None else scope._asdict(),
         "suppression_min_n": MIN_N,
         "responses": responses,

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from survey_app.admin import routes  # noqa: E402,F401
+from survey_app.admin import invitations, routes  # noqa: E402,F401

@@ -20,6 +20,7 @@ from forms.admin import (
     UploadForm,
     UserAccessForm,
     UserCreateForm,
+    WaveStartForm,
     error_list,
     uk_time,
 )
@@ -43,8 +44,10 @@ from survey_app.services.surveys import (
     load_uploaded_definition,
     open_survey,
     set_survey_dates,
+    start_wave,
     survey_by_slug,
     survey_listing,
+    wave_listing,
 )
 from survey_app.services.users import (
     MIN_PASSWORD_LENGTH,
@@ -282,19 +285,33 @@ def upload_definition() -> Page:
     )
 
 
-def _survey_page(slug: str, dates_form: SurveyDatesForm | None = None, problem: str = "") -> Page:
-    found = survey_listing(get_session(), slug)
+def _survey_page(
+    slug: str,
+    dates_form: SurveyDatesForm | None = None,
+    problem: str = "",
+    wave_form: WaveStartForm | None = None,
+) -> Page:
+    session = get_session()
+    found = survey_listing(session, slug)
     if not found:
         abort(404)
     listing = found[0]
     if dates_form is None:
         dates_form = SurveyDatesForm(formdata=None)
-        dates_form.fill_from(listing.survey.opens_at, listing.survey.closes_at)
-    problems = error_list(dates_form) + ([("status-actions", problem)] if problem else [])
+        dates_form.fill_from(listing.wave.opens_at, listing.wave.closes_at)
+    if wave_form is None:
+        wave_form = WaveStartForm(formdata=None, prefix=WAVE_FORM_PREFIX)
+    problems = (
+        error_list(dates_form)
+        + error_list(wave_form, WaveStartForm.field_order)
+        + ([("status-actions", problem)] if problem else [])
+    )
     return render_template(
         "admin/survey.html",
         listing=listing,
+        waves=wave_listing(session, listing.survey),
         dates_form=dates_form,
+        wave_form=wave_form,
         action_form=ActionForm(),
         problems=problems,
     ), (400 if problems else 200)
@@ -316,7 +333,10 @@ def _change_status(slug: str, opening: bool) -> Page:
         session.rollback()
         return _survey_page(slug, problem=str(exc))
     verb = "open: respondents can answer it" if opening else "closed: it takes no more answers"
-    return _done(f"{found.title} is {verb}.", "admin.survey", slug=slug)
+    wave = found.current_wave
+    return _done(
+        f"{found.title}, wave {wave.number} ({wave.name}), is {verb}.", "admin.survey", slug=slug
+    )
 
 
 @bp.post("/surveys/<slug>/open")
@@ -344,8 +364,56 @@ def dates(slug: str) -> Page:
         session.rollback()
         form.closes_at.errors.append(str(exc))
         return _survey_page(slug, dates_form=form)
+    wave = found.current_wave
     return _done(
-        f"The opening and closing dates of {found.title} are saved.", "admin.survey", slug=slug
+        f"The opening and closing dates of {found.title}, wave {wave.number} ({wave.name}), "
+        "are saved.",
+        "admin.survey",
+        slug=slug,
+    )
+
+
+#: The prefix of the new wave form's fields, which would otherwise share the dates form's ids.
+WAVE_FORM_PREFIX = "wave"
+
+
+@bp.post("/surveys/<slug>/waves")
+def start_wave_(slug: str) -> Page:
+    session = get_session()
+    found = survey_by_slug(session, slug)
+    if found is None:
+        abort(404)
+    form = WaveStartForm(prefix=WAVE_FORM_PREFIX)
+    if not form.validate():
+        return _survey_page(slug, wave_form=form)
+    try:
+        wave = start_wave(
+            session,
+            found,
+            form.name.data,
+            form.opens_at_utc(),
+            form.closes_at_utc(),
+            _actor(),
+        )
+    except ServiceError as exc:
+        session.rollback()
+        # The service names the field at fault; a message naming none is about the current
+        # wave (still open, or a wave started by someone else a moment ago).
+        field_name, _, message = str(exc).partition(": ")
+        fields = {"name": form.name, "closes": form.closes_at}
+        if field_name not in fields:
+            return _survey_page(slug, wave_form=form, problem=str(exc))
+        fields[field_name].errors = [*fields[field_name].errors, message.capitalize()]
+        return _survey_page(slug, wave_form=form)
+    return _done(
+        f"Wave {wave.number} of {found.title} ({wave.name}) is started. "
+        + (
+            f"It opens by itself on {_uk_time_text(wave.opens_at)} (UK time)."
+            if wave.opens_at
+            else "Open it when respondents should answer."
+        ),
+        "admin.survey",
+        slug=slug,
     )
 
 

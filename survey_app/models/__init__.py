@@ -2,7 +2,7 @@
 
 from survey_app.models.audit import AuditAction, AuditEvent
 from survey_app.models.organisations import Organisation, OrgLevel
-from survey_app.models.responses import Answer, Invitation, Response
+from survey_app.models.responses import Answer, Invitation, Response, SavedAnswers
 from survey_app.models.surveys import (
     ChoiceOption,
     InvalidTransition,
@@ -13,6 +13,7 @@ from survey_app.models.surveys import (
     SurveyStatus,
     TextTheme,
     Theme,
+    Wave,
 )
 from survey_app.models.users import Role, User, UserScope
 
@@ -29,6 +30,7 @@ __all__ = [
     "QuestionType",
     "Response",
     "Role",
+    "SavedAnswers",
     "ScalePoint",
     "Survey",
     "SurveyStatus",
@@ -36,4 +38,5 @@ __all__ = [
     "Theme",
     "User",
     "UserScope",
+    "Wave",
 ]

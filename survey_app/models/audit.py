@@ -27,9 +27,16 @@ class AuditAction(enum.StrEnum):
     SURVEY_LOADED = "survey-loaded"
     SURVEY_OPENED = "survey-opened"
     SURVEY_CLOSED = "survey-closed"
+    SURVEY_DATES_SET = "survey-dates-set"
+    WAVE_STARTED = "wave-started"
     RETENTION_SET = "retention-set"
     RESPONSES_PURGED = "responses-purged"
     RESPONSE_DELETED = "response-deleted"
+    #: Invitations: details hold counts only, never an address.
+    LEARNERS_INVITED = "learners-invited"
+    INVITATION_LINKS_CREATED = "invitation-links-created"
+    INVITATIONS_SENT = "invitations-sent"
+    REMINDERS_SENT = "reminders-sent"
 
     @property
     def label(self) -> str:

@@ -17,19 +17,34 @@ class Invitation(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     survey_id: int = Field(foreign_key="survey.id", index=True)
+    #: The wave the invitation is to answer; it works only while that wave is the survey's
+    #: current one and open.
+    wave_id: int = Field(foreign_key="wave.id", index=True)
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     token_sha256: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime
     #: When the invitation was used; for an anonymous survey only the date, so the time of use
     #: cannot be matched to a response's time.
     used_at: datetime | None = None
+    #: The invitee's address, to send the link and reminders to. Kept only while the wave is
+    #: open: closing the wave (by hand or by its date) clears it.
+    email: str | None = Field(default=None, max_length=320)
+    #: When the invitation was emailed, and when last reminded (UTC).
+    sent_at: datetime | None = None
+    reminded_at: datetime | None = None
 
 
 class Response(SQLModel, table=True):
-    __table_args__ = (Index("ix_response_survey_org", "survey_id", "organisation_id"),)
+    __table_args__ = (
+        Index("ix_response_survey_org", "survey_id", "organisation_id"),
+        # Also the index for a wave's responses (its leading column).
+        Index("ix_response_wave_org", "wave_id", "organisation_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     survey_id: int = Field(foreign_key="survey.id")
+    #: The wave of the survey the response answered.
+    wave_id: int = Field(foreign_key="wave.id")
     #: The organisation the response is about: the placement, or the leader's ICB.
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     #: UTC. For an anonymous survey only the date (midnight UTC), so that no response can be matched
@@ -71,6 +86,28 @@ class Answer(SQLModel, table=True):
     text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
     response: "Response" = Relationship(back_populates="answers")
+
+
+class SavedAnswers(SQLModel, table=True):
+    """The answers an invitee has given so far and not yet sent, so that the same link
+    resumes the survey in any browser.
+
+    While it exists it ties answers to an invitation, so it never outlives the answering: it is
+    deleted in the transaction that stores the response and marks the invitation used, and when
+    the invitation's wave closes.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    invitation_id: int = Field(
+        foreign_key="invitation.id", unique=True, index=True, ondelete="CASCADE"
+    )
+    #: A JSON object: each answered form field's name and its value as the form sent it.
+    answers: str = Field(sa_column=Column(Text, nullable=False))
+    #: The first page (from 0) the invitee has not completed, where the link resumes; the
+    #: number of pages means every page was completed and "check your answers" is next.
+    page: int = 0
+    #: UTC.
+    saved_at: datetime
 
 
 #: In Response.likert_values an answer v is the character chr(LIKERT_ZERO + v), so "0" is no

@@ -4,7 +4,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Optional
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Text, UniqueConstraint, event
 from sqlmodel import Field, Relationship, SQLModel
 
 
@@ -21,15 +21,18 @@ class QuestionType(enum.StrEnum):
 
 
 class InvalidTransition(ValueError):
-    """A survey was asked to move to a status it cannot reach from where it is."""
+    """A wave was asked to move to a status it cannot reach from where it is."""
 
 
 class Survey(SQLModel, table=True):
+    """A survey as its definition file describes it. It is run in waves (`Wave`): each
+    rotation or period answers it again, and each wave has its own status, dates, invitations
+    and responses."""
+
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=80, unique=True, index=True)
     title: str = Field(max_length=200)
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    status: SurveyStatus = Field(default=SurveyStatus.DRAFT, max_length=10)
     #: When true nothing stored links a response to an invitation or a person.
     anonymous: bool = True
     allow_open_link: bool = False
@@ -39,8 +42,6 @@ class Survey(SQLModel, table=True):
     #: Whether respondents are asked if they may be quoted by name (stored as Response.on_record).
     asks_on_record: bool = False
     on_record_question: str = Field(default="", max_length=500)
-    opens_at: datetime | None = None
-    closes_at: datetime | None = None
     #: SHA-256 of the definition file as last loaded: reloading an unchanged file does nothing.
     definition_sha256: str = Field(max_length=64)
     #: Days a response is kept after it was submitted; `survey-app purge` deletes older ones.
@@ -53,14 +54,84 @@ class Survey(SQLModel, table=True):
     questions: list["Question"] = Relationship(
         back_populates="survey", sa_relationship_kwargs={"order_by": "Question.position"}
     )
+    waves: list["Wave"] = Relationship(
+        back_populates="survey", sa_relationship_kwargs={"order_by": "Wave.number"}
+    )
+
+    @property
+    def current_wave(self) -> "Wave":
+        """The wave with the highest number: the one respondents, invitations and the open and
+        close commands act on. Refuses (LookupError) a survey without waves, which only a
+        survey not stored by `load_definition_files` can be."""
+        if not self.waves:
+            raise LookupError(f"survey {self.slug!r} has no wave")
+        return self.waves[-1]
+
+    def wave(self, number: int) -> "Wave | None":
+        """The wave numbered `number`, or None."""
+        return next((wave for wave in self.waves if wave.number == number), None)
+
+    def status_at(self, now: datetime) -> SurveyStatus:
+        """The current wave's status at `now` (`Wave.status_at`)."""
+        return self.current_wave.status_at(now)
+
+    def open(self, now: datetime | None = None) -> None:
+        """Open the current wave (`Wave.open`)."""
+        self.current_wave.open(now)
+
+    def close(self, now: datetime | None = None) -> None:
+        """Close the current wave (`Wave.close`)."""
+        self.current_wave.close(now)
+
+    def is_accepting(self, now: datetime) -> bool:
+        """True when the current wave is open at `now`."""
+        return self.current_wave.is_accepting(now)
+
+    @property
+    def levels(self) -> list[str]:
+        return [level for level in self.org_levels.split(",") if level]
+
+
+def default_wave_name(number: int) -> str:
+    """The name a wave gets when none is given: "Wave 2"."""
+    return f"Wave {number}"
+
+
+class Wave(SQLModel, table=True):
+    """One run of a survey for a period (a placement rotation, a year). Responses and
+    invitations belong to a wave; a new wave starts once the one before is closed."""
+
+    __table_args__ = (UniqueConstraint("survey_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    #: 1, 2, ... in the order the waves were started.
+    number: int
+    #: As people call the period, e.g. "2025/26 rotation 1"; "Wave N" when none is given.
+    name: str = Field(default="", max_length=120)
+    status: SurveyStatus = Field(default=SurveyStatus.DRAFT, max_length=10)
+    #: UTC; from this moment the wave is open, unless closed by hand.
+    opens_at: datetime | None = None
+    #: UTC; from this moment the wave is closed.
+    closes_at: datetime | None = None
+    created_at: datetime
+    #: When it was closed by hand (UTC); None while it has not been, or once opened again.
+    closed_at: datetime | None = None
+
+    survey: "Survey" = Relationship(back_populates="waves")
+
+    @property
+    def label(self) -> str:
+        """The wave as messages name it: "wave 2 of placement-quality"."""
+        return f"wave {self.number} of {self.survey.slug}"
 
     def status_at(self, now: datetime) -> SurveyStatus:
         """The status respondents meet at `now`: the stored status as the dates move it.
 
         Closing by hand is final until opened by hand. Otherwise an opening date, when set,
-        decides whether the survey has opened (draft before it, open from it); without one the
-        stored status does. An opened survey is closed from its closing date on. The one place
-        that reads the dates, so no scheduled job is needed to open or close a survey.
+        decides whether the wave has opened (draft before it, open from it); without one the
+        stored status does. An opened wave is closed from its closing date on. The one place
+        that reads the dates, so no scheduled job is needed to open or close a wave.
         """
         if self.status == SurveyStatus.CLOSED:
             return SurveyStatus.CLOSED
@@ -80,33 +151,39 @@ class Survey(SQLModel, table=True):
         closing date has passed."""
         now = now or datetime.now(UTC)
         if self.status_at(now) == SurveyStatus.OPEN:
-            raise InvalidTransition(f"survey {self.slug!r} is already open")
+            raise InvalidTransition(f"{self.label} is already open")
         if self.closes_at is not None and now >= self.closes_at:
             raise InvalidTransition(
-                f"survey {self.slug!r} closed at its closing date, {self.closes_at:%Y-%m-%d %H:%M}"
+                f"{self.label} closed at its closing date, {self.closes_at:%Y-%m-%d %H:%M}"
                 " UTC; set a later closing date (or none) to open it again"
             )
         if self.opens_at is not None and now < self.opens_at:
             self.opens_at = None
         self.status = SurveyStatus.OPEN
+        self.closed_at = None
 
     def close(self, now: datetime | None = None) -> None:
-        """Stop taking responses from `now` (default: the current time); refuses
-        (InvalidTransition) unless open at `now`."""
-        status = self.status_at(now or datetime.now(UTC))
+        """Stop taking responses from `now` (default: the current time), noting it in
+        `closed_at`; refuses (InvalidTransition) unless open at `now`."""
+        now = now or datetime.now(UTC)
+        status = self.status_at(now)
         if status != SurveyStatus.OPEN:
             raise InvalidTransition(
-                f"survey {self.slug!r} is {status.value}, only an open survey can be closed"
+                f"{self.label} is {status.value}, only an open wave can be closed"
             )
         self.status = SurveyStatus.CLOSED
+        self.closed_at = now
 
     def is_accepting(self, now: datetime) -> bool:
-        """True when the survey is open at `now` (`status_at`)."""
+        """True when the wave is open at `now` (`status_at`)."""
         return self.status_at(now) == SurveyStatus.OPEN
 
-    @property
-    def levels(self) -> list[str]:
-        return [level for level in self.org_levels.split(",") if level]
+
+@event.listens_for(Wave, "before_insert")
+def _name_unnamed_wave(_mapper: object, _connection: object, wave: Wave) -> None:
+    # Every way of creating a wave (the loader, `start_wave`, a test) gets the default name.
+    if not wave.name.strip():
+        wave.name = default_wave_name(wave.number)
 
 
 class Theme(SQLModel, table=True):

@@ -1,5 +1,7 @@
 """Demo data: three ICBs of the south east with their training hubs, PCNs and practices, about
 2,000 placement-quality responses and a reply from the leader of every ICB, plus two sign-ins.
+The placement survey has run in two waves, one per rotation: wave 1 closed with most of the
+responses, wave 2 open with the rest, and supervision better in the weak hub in wave 2.
 
 The numbers are invented but not flat: one hub is clearly weaker and one clearly stronger, each
 practice has its own effect, professions differ the way they do in real placement surveys, items
@@ -31,6 +33,7 @@ from survey_app.models import (
     Survey,
     SurveyStatus,
     User,
+    Wave,
 )
 from survey_app.models.responses import likert_vector_columns
 from survey_app.services import ServiceError
@@ -41,7 +44,7 @@ from survey_app.services.organisations import (
     organisation_by_code,
 )
 from survey_app.services.responses import stored_time, utcnow
-from survey_app.services.surveys import load_definition_files, require_survey
+from survey_app.services.surveys import load_definition_files, require_survey, start_wave
 from survey_app.services.users import create_user
 
 PLACEMENT_SURVEY = "placement-quality"
@@ -134,13 +137,14 @@ def build_demo(session: Session, seed: int = 2026) -> DemoSummary:
         surveys = {
             slug: require_survey(demo, slug) for slug in (PLACEMENT_SURVEY, ICB_LEADERS_SURVEY)
         }
-        for survey in surveys.values():
-            if survey.status != SurveyStatus.OPEN:
-                survey.open()
-            demo.add(survey)
-        import_organisations(demo, _organisation_rows(rng), "demo organisations")
         now = utcnow()
-        _add_placement_responses(demo, surveys[PLACEMENT_SURVEY], rng, now)
+        leaders = surveys[ICB_LEADERS_SURVEY]
+        if leaders.status_at(now) != SurveyStatus.OPEN:
+            leaders.open(now)
+        demo.add(leaders.current_wave)
+        placement_waves = _placement_waves(demo, surveys[PLACEMENT_SURVEY], now)
+        import_organisations(demo, _organisation_rows(rng), "demo organisations")
+        _add_placement_responses(demo, surveys[PLACEMENT_SURVEY], rng, now, placement_waves)
         _add_icb_leader_responses(demo, surveys[ICB_LEADERS_SURVEY], rng, now)
         _add_users(demo)
         return _summary(demo, surveys.values())
@@ -189,6 +193,9 @@ class _HubSpec:
     text_emphasis: Mapping[str, float]
     #: (PCN name, the towns of its practices)
     pcns: tuple[tuple[str, tuple[str, ...]], ...]
+    #: Added to the ratings of particular themes in the placement survey's second wave: what
+    #: changed between the rotations.
+    second_wave_effects: Mapping[str, float] = field(default_factory=dict)
 
 
 _HUBS: tuple[_HubSpec, ...] = (
@@ -233,6 +240,8 @@ _HUBS: tuple[_HubSpec, ...] = (
             ("Sittingbourne PCN", ("Sittingbourne",)),
             ("Sheppey PCN", ("Sheerness", "Minster-on-Sea")),
         ),
+        # Two new GP trainers joined for the second rotation: supervision improved.
+        second_wave_effects={"supervision": 0.5},
     ),
     _HubSpec(
         "Dartford, Gravesham and Swanley Training Hub",
@@ -613,10 +622,38 @@ _COULD_BE_BETTER_RATES = {
 }
 
 
+#: The placement survey's waves: the rotation that ended, and the one under way.
+FIRST_WAVE_NAME = "2025/26 rotation 1"
+SECOND_WAVE_NAME = "2025/26 rotation 2"
+#: Days before today the first wave opened and the second wave opened (the first closing).
+FIRST_WAVE_DAYS = 182
+SECOND_WAVE_DAYS = 61
+
+
+def _placement_waves(session: Session, survey: Survey, now: datetime) -> tuple[Wave, Wave]:
+    """The placement survey's wave 1, dated to close when the second rotation began, and its
+    wave 2, started for that rotation and open since: (wave 1, wave 2)."""
+    first = survey.current_wave
+    first.name = FIRST_WAVE_NAME
+    first.opens_at = now - timedelta(days=FIRST_WAVE_DAYS)
+    first.closes_at = now - timedelta(days=SECOND_WAVE_DAYS)
+    session.add(first)
+    second = start_wave(
+        session, survey, SECOND_WAVE_NAME, opens_at=now - timedelta(days=SECOND_WAVE_DAYS)
+    )
+    return first, second
+
+
 def _add_placement_responses(
-    session: Session, survey: Survey, rng: np.random.Generator, now: datetime
+    session: Session,
+    survey: Survey,
+    rng: np.random.Generator,
+    now: datetime,
+    waves: tuple[Wave, Wave],
 ) -> None:
-    """About 2,000 responses over the demo practices (most), PCNs and hubs."""
+    """About 2,000 responses over the demo practices (most), PCNs and hubs, in the two waves
+    by their date: about two thirds in wave 1, the rest in wave 2, where the hubs'
+    `second_wave_effects` apply."""
     orgs = session.exec(
         select(Organisation)
         .where(col(Organisation.code).startswith("DEMO-"))
@@ -638,6 +675,8 @@ def _add_placement_responses(
         [rng.normal(0, 0.3) if org.level == OrgLevel.PRACTICE else 0.0 for org in orgs]
     )
     hubs = np.array([hub_index[org.hub_id] for org in orgs])[place]
+    days_ago = rng.uniform(0, FIRST_WAVE_DAYS, size=PLACEMENT_RESPONSES)
+    in_second_wave = days_ago < SECOND_WAVE_DAYS
 
     professions = rng.choice(
         len(_PROFESSIONS),
@@ -665,6 +704,8 @@ def _add_placement_responses(
         theme_score[:, column] += np.array(
             [profession.theme_effects.get(theme, 0.0) for profession in _PROFESSIONS]
         )[professions]
+        second_wave_change = np.array([hub.second_wave_effects.get(theme, 0.0) for hub in _HUBS])
+        theme_score[:, column] += np.where(in_second_wave, second_wave_change[hubs], 0.0)
 
     values: dict[str, np.ndarray] = {}
     for code, theme in theme_of.items():
@@ -684,7 +725,6 @@ def _add_placement_responses(
         code: {option.code: option.id for option in questions[code].options}
         for code in ("profession", "stage", "length")
     }
-    days_ago = rng.uniform(0, 182, size=PLACEMENT_RESPONSES)
     writes_well = rng.random(PLACEMENT_RESPONSES) < 0.4
     # Those who rated the placement lower are likelier to say what could be better.
     writes_better = rng.random(PLACEMENT_RESPONSES) < np.clip(0.35 - 0.25 * latent, 0.05, 0.9)
@@ -697,6 +737,7 @@ def _add_placement_responses(
         responses.append(
             {
                 "survey_id": survey.id,
+                "wave_id": waves[1].id if in_second_wave[index] else waves[0].id,
                 "organisation_id": orgs[place[index]].id,
                 "submitted_at": stored_time(survey, now - timedelta(days=float(days_ago[index]))),
                 "on_record": False,
@@ -951,6 +992,7 @@ def _add_icb_leader_responses(
         responses.append(
             {
                 "survey_id": survey.id,
+                "wave_id": survey.current_wave.id,
                 "organisation_id": icb.id,
                 "submitted_at": stored_time(survey, moment.replace(microsecond=0)),
                 "on_record": index in on_record and survey.asks_on_record,

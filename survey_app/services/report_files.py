@@ -14,7 +14,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,9 +38,19 @@ class ReportState:
     error: str | None = None
 
 
-def report_key(fingerprint: str, slug: str, scope: str | None, by: str | None, version: str) -> str:
-    """The file name (without extension) of one report."""
-    material = "\n".join([fingerprint, slug, scope or "", by or "", version])
+def report_key(
+    fingerprint: str,
+    slug: str,
+    scope: str | None,
+    by: str | None,
+    version: str,
+    wave: Mapping[str, object] | None = None,
+) -> str:
+    """The file name (without extension) of one report, of the wave `wave` names (the
+    summary's ``{"number", "name"}``): two waves with the same figures are still two reports,
+    each titled with its own wave."""
+    wave_text = f"wave {wave['number']}: {wave['name']}" if wave else ""
+    material = "\n".join([fingerprint, slug, scope or "", by or "", version, wave_text])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
+import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from survey_app.models import Organisation, OrgLevel, Response, Survey
+from reports.suppression import check_min_n, withheld_groups
+from survey_app.models import Invitation, Organisation, OrgLevel, Response, Survey, Wave
+from survey_app.services import responses as response_service
 
 org_t = Organisation.__table__  # type: ignore[attr-defined]
 response_t = Response.__table__  # type: ignore[attr-defined]
@@ -22,11 +28,11 @@ def breakdown_level(scope: Organisation | None) -> OrgLevel:
 
 
 def response_counts_by_organisation(
-    session: Session, slug: str, scopes: Sequence[Organisation]
+    session: Session, slug: str, scopes: Sequence[Organisation], wave_id: int | None = None
 ) -> list[dict[str, object]]:
-    """Responses to the survey under each scope (all England when `scopes` is empty), counted
-    by the organisations one level below the scope: `{"scope", "level", "rows": [{"code",
-    "name", "responses"}]}` per scope, largest first."""
+    """Responses to the survey (to its wave `wave_id` only, when given) under each scope (all
+    England when `scopes` is empty), counted by the organisations one level below the scope:
+    `{"scope", "level", "rows": [{"code", "name", "responses"}]}` per scope, largest first."""
     survey_id = (
         session.connection()
         .execute(
@@ -49,9 +55,219 @@ def response_counts_by_organisation(
         )
         if scope is not None:
             query = query.where(org_t.c[scope.level.path_column] == scope.id)
+        if wave_id is not None:
+            query = query.where(response_t.c.wave_id == wave_id)
         rows = [
             {"code": code, "name": name, "responses": count}
             for code, name, count in session.connection().execute(query)
         ]
         tables.append({"scope": scope, "level": level, "rows": rows})
     return tables
+
+
+# --- response rates of a wave's invitations -----------------------------------------------------
+
+invitation_t = Invitation.__table__  # type: ignore[attr-defined]
+
+
+class Withheld(enum.StrEnum):
+    """Why a count of respondents is not shown."""
+
+    #: From 1 to k - 1 answered: the count itself could identify them.
+    FEWER_THAN_K = "fewer-than-k"
+    #: Shown, it would let a withheld count be worked out by subtraction from the total.
+    SECONDARY = "secondary"
+    #: Responses from every route less the invitations answered, those through the open link,
+    #: number from 1 to k - 1.
+    OPEN_LINK_FEWER_THAN_K = "open-link-fewer-than-k"
+
+
+@dataclass(frozen=True, slots=True)
+class RateRow:
+    """One organisation's invitations to a wave: `answered` is None when withheld."""
+
+    #: None for the invitations in scope at no organisation of the breakdown's level.
+    code: str | None
+    name: str
+    invited: int
+    answered: int | None
+    withheld: Withheld | None = None
+
+    @property
+    def rate(self) -> float | None:
+        """Answered / invited, unrounded; None when the answered count is withheld or nobody
+        was invited."""
+        if self.answered is None or not self.invited:
+            return None
+        return self.answered / self.invited
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "invited": self.invited,
+            "answered": self.answered,
+            "rate": self.rate,
+            "withheld": self.withheld.value if self.withheld else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRates:
+    """A wave's invitations in a scope, answered and not, by the organisations one level below
+    the scope, with every count of respondents that could identify one withheld."""
+
+    wave: Wave
+    scope: Organisation | None
+    level: OrgLevel
+    suppression_min_n: int
+    #: UTC, when the figures were read.
+    as_of: datetime
+    rows: list[RateRow]
+    total: RateRow
+    #: The wave's responses in scope from every route (the open link included); None when
+    #: withheld, for the reason in `responses_withheld`.
+    responses: int | None
+    responses_withheld: Withheld | None
+
+    def as_json(self) -> dict[str, object]:
+        """The figures as the JSON twin of the dashboard sends them."""
+        scope = self.scope
+        return {
+            "survey": {"slug": self.wave.survey.slug, "title": self.wave.survey.title},
+            "wave": {"number": self.wave.number, "name": self.wave.name},
+            "scope": (
+                {"code": scope.code, "name": scope.name, "level": scope.level.value}
+                if scope
+                else None
+            ),
+            "level": {"code": self.level.value, "label": self.level.label},
+            "suppression_min_n": self.suppression_min_n,
+            "as_of": self.as_of.isoformat(),
+            "organisations": [row.as_json() for row in self.rows],
+            "total": self.total.as_json(),
+            "responses": self.responses,
+            "responses_withheld": (
+                self.responses_withheld.value if self.responses_withheld else None
+            ),
+        }
+
+
+def response_rates(
+    session: Session, wave: Wave, scope: Organisation | None, min_n: int
+) -> ResponseRates:
+    """The invitations to `wave` under `scope` (None: England), invited and answered (used),
+    by the organisations one level below the scope that have any (`breakdown_level`), plus
+    the wave's responses in scope from every route, all counted by the database in one
+    statement, so the figures are one snapshot however many invitations there are.
+
+    An answered count from 1 to `min_n` - 1 is withheld (0 is shown), the scope's total
+    included; when exactly one row is withheld and the total is shown, the next smallest
+    non-zero row is withheld too (statistics.md's secondary suppression: a zero row withheld
+    would reveal nothing). The responses from every route are withheld when they, or the
+    part of them beyond the answered invitations, number from 1 to `min_n` - 1. Refuses
+    (ValueError) a `min_n` below 1."""
+    check_min_n(min_n)
+    level = breakdown_level(scope)
+    child = org_t.alias("child")
+    by_organisation = (
+        sa.select(
+            sa.false().label("is_responses"),
+            child.c.code,
+            child.c.name,
+            sa.func.count().label("invited"),
+            sa.func.count(invitation_t.c.used_at).label("answered"),
+        )
+        .select_from(invitation_t)
+        .join(org_t, org_t.c.id == invitation_t.c.organisation_id)
+        # Outer: invitations in scope above the breakdown's level are counted in a row too.
+        .outerjoin(child, child.c.id == org_t.c[level.path_column])
+        .where(invitation_t.c.wave_id == wave.id)
+        .group_by(child.c.code, child.c.name)
+    )
+    # The responses' count rides in the same statement (its `answered` column), so it and the
+    # invitations answered are of one moment and their difference is what it seems.
+    responses = (
+        sa.select(
+            sa.true(),
+            sa.null(),
+            sa.null(),
+            sa.literal_column("0"),
+            sa.func.count(),
+        )
+        .select_from(response_t)
+        .join(org_t, org_t.c.id == response_t.c.organisation_id)
+        .where(response_t.c.wave_id == wave.id)
+    )
+    if scope is not None:
+        in_scope = org_t.c[scope.level.path_column] == scope.id
+        by_organisation = by_organisation.where(in_scope)
+        responses = responses.where(in_scope)
+    as_of = response_service.utcnow()
+    counted = session.connection().execute(sa.union_all(by_organisation, responses)).all()
+    all_routes = sum(row.answered for row in counted if row.is_responses)
+    outside = f"Not in any {level.label.lower()}"
+    # In code order, the ones at no organisation of the level last: the order that breaks
+    # ties in secondary suppression.
+    found = sorted(
+        (
+            (code, name or outside, int(invited), int(answered))
+            for is_responses, code, name, invited, answered in counted
+            if not is_responses
+        ),
+        key=lambda row: (row[0] is None, row[0] or ""),
+    )
+    total_answered = sum(row[3] for row in found)
+    total_withheld = 0 < total_answered < min_n
+    withheld = _withheld_rows(
+        np.array([row[3] for row in found], dtype=np.int64), min_n, not total_withheld
+    )
+    rows = [
+        RateRow(code, name, invited, None if reason else answered, reason)
+        for (code, name, invited, answered), reason in zip(found, withheld, strict=True)
+    ]
+    rows.sort(key=lambda row: (row.code is None, row.name.casefold(), row.code or ""))
+    total = RateRow(
+        scope.code if scope else None,
+        scope.name if scope else "England",
+        sum(row[2] for row in found),
+        None if total_withheld else total_answered,
+        Withheld.FEWER_THAN_K if total_withheld else None,
+    )
+    responses_withheld = None
+    if 0 < all_routes < min_n:
+        responses_withheld = Withheld.FEWER_THAN_K
+    elif not total_withheld and 0 < all_routes - total_answered < min_n:
+        responses_withheld = Withheld.OPEN_LINK_FEWER_THAN_K
+    return ResponseRates(
+        wave=wave,
+        scope=scope,
+        level=level,
+        suppression_min_n=min_n,
+        as_of=as_of,
+        rows=rows,
+        total=total,
+        responses=None if responses_withheld else all_routes,
+        responses_withheld=responses_withheld,
+    )
+
+
+def _withheld_rows(
+    answered: np.ndarray, min_n: int, total_published: bool
+) -> list[Withheld | None]:
+    """Why each row's answered count (in tie-breaking order) is withheld, or None where it is
+    shown. Rows with no answers take no part: 0 is shown, and withholding it would hide
+    nothing, as the total less the other rows would still be the one withheld count."""
+    answering = np.flatnonzero(answered > 0)
+    hidden = withheld_groups(
+        answered[answering],
+        min_n,
+        scope_published=total_published,
+        always_suppressed=np.zeros(answering.size, dtype=bool),
+    )
+    reasons: list[Withheld | None] = [None] * answered.size
+    for index, is_hidden in zip(answering.tolist(), hidden.tolist(), strict=True):
+        if is_hidden:
+            small = answered[index] < min_n
+            reasons[index] = Withheld.FEWER_THAN_K if small else Withheld.SECONDARY
+    return reasons

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -20,7 +20,9 @@ from survey_app.models import (
     Question,
     QuestionType,
     Response,
+    SavedAnswers,
     Survey,
+    Wave,
 )
 from survey_app.models.responses import likert_vector_columns
 from survey_app.questions import InvalidAnswer, ParsedAnswer, parse_answer
@@ -32,7 +34,7 @@ MAX_IMPORT_ROWS = 200_000
 
 
 class SurveyNotAccepting(ServiceError):
-    """The survey is not open (or outside its dates)."""
+    """The survey's current wave is not open (or outside its dates)."""
 
 
 class InvitationAlreadyUsed(ServiceError):
@@ -61,9 +63,10 @@ def submit_response(
     invitation: Invitation | None = None,
     submission_key: str | None = None,
 ) -> Response:
-    """Store one response and mark its invitation used, in one transaction.
+    """Store one response to the survey's current wave and mark its invitation used, in one
+    transaction.
 
-    Refuses SurveyNotAccepting when the survey is not taking responses and InvitationAlreadyUsed
+    Refuses SurveyNotAccepting when the current wave is not open now and InvitationAlreadyUsed
     when the invitation was used, even by a submission racing this one: the conditional UPDATE
     lets exactly one of them mark it. On any refusal nothing is stored.
 
@@ -73,8 +76,11 @@ def submit_response(
     stored exactly once, also when its invitation is marked used by the first sending.
     """
     now = utcnow()
-    if not survey.is_accepting(now):
-        raise SurveyNotAccepting(f"the survey {survey.slug!r} is not taking responses")
+    wave = survey.current_wave
+    if not wave.is_accepting(now):
+        raise SurveyNotAccepting(f"{wave.label} is not taking responses")
+    if invitation is not None and invitation.wave_id != wave.id:
+        raise SurveyNotAccepting(f"the invitation is not to {wave.label}, the one now open")
     try:
         if invitation is not None:
             marked = session.exec(  # type: ignore[call-overload]
@@ -84,7 +90,12 @@ def submit_response(
             )
             if marked.rowcount != 1:
                 raise InvitationAlreadyUsed("this invitation has already been used")
-        response = _new_response(survey, organisation, answers, on_record, now)
+            # The answers saved part-way go as the response is stored: kept, they would tie
+            # it to the invitation.
+            session.exec(  # type: ignore[call-overload]
+                delete(SavedAnswers).where(col(SavedAnswers.invitation_id) == invitation.id)
+            )
+        response = _new_response(survey, wave, organisation, answers, on_record, now)
         response.submission_key = submission_key
         session.add(response)
         session.commit()
@@ -114,6 +125,7 @@ def _response_with_key(session: Session, submission_key: str) -> Response | None
 
 def _new_response(
     survey: Survey,
+    wave: Wave,
     organisation: Organisation,
     answers: Mapping[int, ParsedAnswer],
     on_record: bool,
@@ -121,6 +133,7 @@ def _new_response(
 ) -> Response:
     return Response(
         survey_id=survey.id,  # type: ignore[arg-type]
+        wave_id=wave.id,  # type: ignore[arg-type]
         organisation_id=organisation.id,  # type: ignore[arg-type]
         submitted_at=stored_time(survey, submitted_at),
         on_record=on_record and survey.asks_on_record,
@@ -157,14 +170,23 @@ def import_responses(
     skip_invalid: bool = False,
     max_rows: int = MAX_IMPORT_ROWS,
     actor: Actor = COMMAND_LINE,
+    wave_number: int | None = None,
 ) -> ImportReport:
-    """Import responses from a CSV (reserved columns plus question codes), then commit with
-    its audit event. Refuses (ServiceError) a file of more than `max_rows` rows.
+    """Import responses from a CSV (reserved columns plus question codes) into the wave
+    numbered `wave_number` (default: the current wave), open or closed, since an import is
+    often historic data; then commit with its audit event. Refuses (ServiceError) a wave the
+    survey does not have and a file of more than `max_rows` rows.
 
     All or nothing: any invalid row refuses the whole file (ServiceError listing the rows at
     fault) unless `skip_invalid`, when valid rows are stored and invalid ones reported.
     Refuses outright an unknown or repeated column and a file without `org_code`.
     """
+    wave = survey.current_wave if wave_number is None else survey.wave(wave_number)
+    if wave is None:
+        raise ServiceError(
+            f"--wave: {survey.slug} has no wave {wave_number}; its waves are "
+            + ", ".join(str(known.number) for known in survey.waves)
+        )
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = [cell.strip() for cell in next(reader, [])]
     questions = {question.code: question for question in survey.questions}
@@ -207,7 +229,7 @@ def import_responses(
         record = dict(zip(header, cells, strict=True))
         try:
             responses.append(
-                _response_from_row(survey, questions, organisations, record, now, max_text)
+                _response_from_row(survey, wave, questions, organisations, record, now, max_text)
             )
         except _RowError as exc:
             report.errors.append(f"{source}, row {row_number}, column {exc.column}: {exc}")
@@ -225,7 +247,12 @@ def import_responses(
         AuditAction.RESPONSES_IMPORTED,
         actor,
         target=survey.slug,
-        details={"file": source, "rows": len(responses), "skipped": len(report.errors)},
+        details={
+            "file": source,
+            "wave": wave.number,
+            "rows": len(responses),
+            "skipped": len(report.errors),
+        },
     )
     session.commit()
     report.imported = len(responses)
@@ -240,6 +267,7 @@ class _RowError(ValueError):
 
 def _response_from_row(
     survey: Survey,
+    wave: Wave,
     questions: Mapping[str, Question],
     organisations: Mapping[str, Organisation],
     record: Mapping[str, str],
@@ -267,7 +295,7 @@ def _response_from_row(
             raise _RowError(code, str(exc)) from None
         if parsed is not None:
             answers[question.id] = parsed  # type: ignore[index]
-    return _new_response(survey, organisation, answers, on_record, submitted_at)
+    return _new_response(survey, wave, organisation, answers, on_record, submitted_at)
 
 
 def _parse_time(raw: str, now: datetime) -> datetime:

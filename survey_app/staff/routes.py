@@ -23,7 +23,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response as HttpResponse
 
 from forms.staff import LoginForm, SignOutForm, report_form
-from reports.data import load_summary
+from reports.data import UnknownWave, load_summary, report_wave
 from reports.export import summary_to_csv, summary_to_xlsx
 from reports.pdf import data_fingerprint, render_report_html, render_report_pdf
 from reports.pdf_sandbox import ASSETS as REPORT_ASSETS
@@ -51,7 +51,7 @@ from survey_app.services.report_files import (
 )
 from survey_app.services.reporting import response_counts_by_organisation
 from survey_app.services.responses import utcnow
-from survey_app.services.surveys import list_surveys, survey_by_slug
+from survey_app.services.surveys import list_surveys, require_survey, survey_by_slug
 from survey_app.services.users import authenticate, scope_organisations
 from survey_app.staff import bp
 
@@ -106,7 +106,8 @@ def _audit(
 
 def _audit_report(action: AuditAction, slug: str, summary: dict, fmt: str) -> None:
     scope = summary["scope"]["code"] if summary["scope"] else None
-    _audit(action, slug, {"format": fmt, "scope": scope, "by": summary["by"]})
+    details = {"format": fmt, "scope": scope, "by": summary["by"]}
+    _audit(action, slug, details | {"wave": summary["wave"]["number"]})
 
 
 def _safe_next(target: str | None) -> str:
@@ -172,13 +173,14 @@ def _scope_or_abort(code: str | None) -> Organisation | None:
 def reports() -> str:
     session = get_session()
     scopes = scope_organisations(session, current_user)
-    surveys = [
-        {
-            **entry,
-            "by_organisation": response_counts_by_organisation(session, entry["slug"], scopes),
-        }
-        for entry in list_surveys(session)
-    ]
+    surveys = []
+    for entry in list_surveys(session):
+        # The counts of the wave its reports show by default, so a link's count is its report's.
+        survey = require_survey(session, str(entry["slug"]))
+        wave = report_wave(session, survey)
+        counts = response_counts_by_organisation(session, survey.slug, scopes, wave.id)
+        several = len(survey.waves) > 1
+        surveys.append(entry | {"by_organisation": counts, "wave": wave if several else None})
     return render_template(
         "staff/reports.html",
         surveys=surveys,
@@ -192,10 +194,11 @@ def _summary_for_request(slug: str) -> dict:
 
 
 def _report_for_request(slug: str) -> tuple[Survey, Organisation | None, dict]:
-    """The survey, scope and summary the request asks for; 404 for an unknown survey or
-    scope, 403 for a scope outside the user's, 400 for an unknown grouping or for a scope or
-    grouping given more than once (which one was meant is anyone's guess)."""
-    for name in ("scope", "by"):
+    """The survey, scope and summary the request asks for, of the wave it names (by
+    default `report_wave`'s); 404 for an unknown survey, scope or wave, 403 for a scope
+    outside the user's, 400 for an unknown grouping, a wave that is not a number, or a
+    scope, grouping or wave given more than once (which one was meant is anyone's guess)."""
+    for name in ("scope", "by", "wave"):
         given = request.args.getlist(name)
         if len(given) > 1:
             abort(400, description=f"{name}: given more than once ({len(given)} times); give one")
@@ -205,16 +208,31 @@ def _report_for_request(slug: str) -> tuple[Survey, Organisation | None, dict]:
         abort(404, description=f"no survey has the slug {slug!r}")
     scope = _scope_or_abort(request.args.get("scope"))
     try:
+        wave = report_wave(session, survey, _wave_number(request.args.get("wave")))
+    except UnknownWave as exc:
+        abort(404, description=str(exc))
+    try:
         summary = load_summary(
             session,
             survey,
             scope,
             request.args.get("by") or None,
             current_app.config["SUPPRESSION_MIN_N"],
+            wave,
         )
     except ServiceError as exc:
         abort(400, description=str(exc))
     return survey, scope, summary
+
+
+def _wave_number(given: str | None) -> int | None:
+    """The wave number a request gives (None for none or empty); 400 unless a whole number
+    from 1."""
+    if given is None or not given.strip():
+        return None
+    if not given.strip().isdigit() or int(given) < 1:
+        abort(400, description=f"wave: must be a wave number (1, 2, ...), not {given[:40]!r}")
+    return int(given)
 
 
 @bp.get("/reports/<slug>")
@@ -233,12 +251,15 @@ def report_view(slug: str) -> str:
 
 
 def _report_query(summary: dict) -> dict[str, str]:
-    """The scope and grouping of `summary` as query parameters for its downloads."""
+    """The scope and grouping of `summary` as query parameters for its downloads, and its
+    wave when the request named one (so the downloads stay on it when a newer wave opens)."""
     query = {}
     if summary["scope"]:
         query["scope"] = summary["scope"]["code"]
     if summary["by"]:
         query["by"] = summary["by"]
+    if request.args.get("wave"):
+        query["wave"] = str(summary["wave"]["number"])
     return query
 
 
@@ -343,7 +364,9 @@ def report_progress(slug: str) -> str:
 def _report_file(slug: str, summary: dict) -> tuple[Path, str]:
     """Where the PDF of `summary` is kept, and its name."""
     scope = summary["scope"]["code"] if summary["scope"] else None
-    key = report_key(data_fingerprint(summary), slug, scope, summary["by"], __version__)
+    key = report_key(
+        data_fingerprint(summary), slug, scope, summary["by"], __version__, summary["wave"]
+    )
     return Path(current_app.config["REPORT_CACHE_DIR"]), key
 
 

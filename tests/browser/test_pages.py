@@ -124,14 +124,20 @@ def test_icb_leader_form_and_the_too_large_page(
     kent = db_session.exec(select(Organisation).where(Organisation.code == "QKS")).one()
     (issued,) = create_invitations(db_session, surveys["icb-leaders"], kent, 1, "")
     page.goto(issued.url)
-    form = page.inner_text("main")
-    assert "You are answering about NHS Kent and Medway Integrated Care Board" in form
-    assert "Yes, you may quote me and name my ICB" in form
+    assert "You are answering about NHS Kent and Medway Integrated Care Board" in page.inner_text(
+        "main"
+    )
     axe()
+    # Four pages of statements (none required), then the free text and the on-record question.
+    for _ in range(4):
+        with page.expect_navigation():
+            page.get_by_role("button", name="Continue").click()
+        axe()
+    assert "Yes, you may quote me and name my ICB" in page.inner_text("main")
 
     app.config["MAX_CONTENT_LENGTH"] = 1024
     page.locator("textarea").first.fill("The training hub has grown our nursing workforce. " * 30)
     with page.expect_navigation():
-        page.get_by_role("button", name="Send my answers").click()
+        page.get_by_role("button", name="Continue").click()
     assert page.inner_text("h1") == "What you sent is too large"
     axe()
