@@ -6,9 +6,11 @@ its Likert answers as a short vector written with it at submission (`Response.li
 the Answer rows stay the record). Per summary, one query has the database join the scope's
 vectors, and their group keys, into two strings that numpy cuts into a responses x items
 matrix; a grouping by level looks the responses' organisations up in the organisation table;
-then come the groups' names and the scope's free-text answers. Counting the matrix into
-integer tables per group (`_AnswerCounts`), and everything after, is arithmetic on arrays:
-`reports.summary.build_summary_from_tables` takes it from there.
+then come the groups' names, the scope's free-text answers and, from wave 2 on, the previous
+wave's vectors in scope for the comparison of waves. Counting the matrix into integer tables
+per group (`_AnswerCounts`), and everything after, is arithmetic on arrays:
+`reports.summary.build_summary_from_tables` (and `reports.waves.compare_waves`) take it from
+there.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from reports.summary import (
     build_summary_from_tables,
 )
 from reports.themes import ThemeTable, minimum_answered
+from reports.waves import compare_waves
 from survey_app.models import (
     Answer,
     ChoiceOption,
@@ -176,8 +179,9 @@ def load_summary(
 ) -> dict:
     """The summary JSON of `wave` of `survey` (default: `report_wave`'s choice) for `scope`
     (None: England), grouped `by` a level or a choice question code; it names the wave as
-    ``"wave": {"number", "name"}``. Refuses (ServiceError) an unknown `by`, and (ValueError)
-    a wave of another survey."""
+    ``"wave": {"number", "name"}`` and compares it with the wave before, over the whole scope
+    whatever `by`, as ``"wave_comparison"`` (`_wave_comparison`; null for wave 1). Refuses
+    (ServiceError) an unknown `by`, and (ValueError) a wave of another survey."""
     grouping = resolve_grouping(survey, by)
     if wave is None:
         wave = report_wave(session, survey)
@@ -208,7 +212,52 @@ def load_summary(
     )
     # Right after the survey it belongs to; every other key as the engine made it.
     named = {"survey": summary.pop("survey"), "wave": {"number": wave.number, "name": wave.name}}
-    return named | summary
+    comparison = _wave_comparison(connection, survey, wave, spec, scope, total, min_n)
+    return named | summary | {"wave_comparison": comparison}
+
+
+def _wave_comparison(
+    connection: Connection,
+    survey: Survey,
+    wave: Wave,
+    spec: SurveySpec,
+    scope: Organisation | None,
+    current: CellTables,
+    min_n: int,
+) -> dict | None:
+    """The summary's ``"wave_comparison"``: None for a first wave, else ``{"previous_wave":
+    {"number", "name"}, "items": compare_waves(...)}`` of `wave` against the wave before it,
+    over the whole scope (`current`: the scope's tables of `wave`, one cell).
+
+    The previous wave's answers are read as the current wave's are (`_likert_answers`: one
+    row per response, no grouping) and counted per item with one bincount.
+    """
+    previous = survey.wave(wave.number - 1)
+    if previous is None:
+        return None
+    answers = _likert_answers(connection, survey, previous, spec, scope, None)
+    return {
+        "previous_wave": {"number": previous.number, "name": previous.name},
+        "items": compare_waves(
+            spec.items,
+            _item_count_tables(spec, answers.values),
+            {
+                item.code: table[0]
+                for item, table in zip(spec.items, current.item_counts, strict=True)
+            },
+            min_n,
+        ),
+    }
+
+
+def _item_count_tables(spec: SurveySpec, values: np.ndarray) -> dict[str, np.ndarray]:
+    """Per item code, its count table (index i: answers of value i + 1) over the responses x
+    items matrix `values` (0: unanswered)."""
+    width = max((item.points for item in spec.items), default=1) + 1
+    # Item i's answers of value v land in bin i * width + v: one bincount for every item.
+    bins = values.astype(np.int64) + np.arange(len(spec.items), dtype=np.int64) * width
+    table = np.bincount(bins.ravel(), minlength=len(spec.items) * width).reshape(-1, width)
+    return {item.code: table[index, 1 : item.points + 1] for index, item in enumerate(spec.items)}
 
 
 #: The group key of a response in scope that falls in no group (no ancestor at the level, or

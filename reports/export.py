@@ -56,6 +56,27 @@ _COMPARISON_COLUMNS = (
     "p_adjusted",
     "effect_size",
 )
+_WAVE_CHANGE_COLUMNS = (
+    "previous_wave",
+    "current_wave",
+    "item",
+    "text",
+    "theme",
+    "previous_n",
+    "previous_mean",
+    "previous_percent_positive",
+    "current_n",
+    "current_mean",
+    "current_percent_positive",
+    "change_mean",
+    "change_percent_positive",
+    "test",
+    "statistic",
+    "p",
+    "p_adjusted",
+    "effect_size",
+    "suppressed",
+)
 _FREE_TEXT_COLUMNS = (
     "question",
     "answered",
@@ -248,9 +269,31 @@ def _write_sheet(
         sheet.append([_xlsx_value(row.get(column)) for column in columns])
 
 
+def _wave_change_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The summary's comparison with the previous wave, one flat row per statement (none
+    without a comparison); the waves are named by number."""
+    comparison = summary.get("wave_comparison")
+    if not comparison:
+        return []
+    waves = {
+        "previous_wave": comparison["previous_wave"]["number"],
+        "current_wave": summary["wave"]["number"],
+    }
+    return [
+        {
+            **waves,
+            **{key: value for key, value in row.items() if key not in ("previous", "current")},
+            **{f"previous_{key}": value for key, value in row["previous"].items()},
+            **{f"current_{key}": value for key, value in row["current"].items()},
+        }
+        for row in comparison["items"]
+    ]
+
+
 def summary_to_xlsx(summary: Mapping[str, Any]) -> bytes:
     """Return the summary as an XLSX workbook (bytes) with sheets Items, Themes, Groups,
-    Comparisons and Free text, each with a header row.
+    Comparisons, Wave changes (the comparison with the previous wave; only its header row for
+    a first wave) and Free text, each with a header row.
 
     Numbers are numeric cells (openpyxl stores 16 significant digits, Excel shows 15),
     booleans boolean cells, withheld figures empty cells.
@@ -263,6 +306,7 @@ def summary_to_xlsx(summary: Mapping[str, Any]) -> bytes:
     _write_sheet(workbook, "Themes", _THEME_SHEET_COLUMNS, _theme_rows(summary))
     _write_sheet(workbook, "Groups", _GROUP_COLUMNS, summary["groups"])
     _write_sheet(workbook, "Comparisons", _COMPARISON_COLUMNS, summary["comparisons"])
+    _write_sheet(workbook, "Wave changes", _WAVE_CHANGE_COLUMNS, _wave_change_rows(summary))
     free_text_rows = [
         {"question": question["question"], "answered": question["answered"], **theme}
         for question in summary["free_text"]

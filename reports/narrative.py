@@ -38,6 +38,10 @@ SIGNIFICANCE = 0.05
 FREE_TEXT_THEMES_NAMED = 3
 #: How many flagged groups of each colour the executive summary names (most flags first).
 FLAGGED_GROUPS_NAMED = 10
+#: How many significant changes since the previous wave the executive summary names at most.
+WAVE_CHANGES_NAMED = 3
+#: A negative change is typeset with the minus sign, not the shorter hyphen.
+MINUS_SIGN = "\u2212"
 
 
 def respondent_noun(slug: str, count: int | None = None) -> str:
@@ -77,6 +81,17 @@ def decimal(value: float | None, places: int = 2) -> str:
 def percent(value: float | None, places: int = 1) -> str:
     """A percentage to ``places`` decimal places ("70.1%"); an en dash for None."""
     return "–" if value is None else f"{value:.{places}f}%"
+
+
+def change(value: float | None, places: int = 2) -> str:
+    """A change to ``places`` decimal places with its sign: "+0.31", or "-4.0" written with
+    ``MINUS_SIGN``; "0.00" when it rounds to nothing either way; an en dash for None."""
+    if value is None:
+        return "–"
+    rounded = f"{abs(value):,.{places}f}"
+    if float(rounded.replace(",", "")) == 0:
+        return rounded
+    return ("+" if value > 0 else MINUS_SIGN) + rounded
 
 
 def interval(pair: Sequence[float] | None, places: int = 2) -> str:
@@ -144,6 +159,10 @@ class ExecutiveSummary:
     red: tuple[str, ...]
     green: tuple[str, ...]
     free_text: tuple[FreeTextFindings, ...]
+    #: The name of the wave the summary is compared with ("" without a comparison), and the
+    #: sentences on the largest significant changes since it (``wave_change_sentences``).
+    previous_wave: str = ""
+    wave_changes: tuple[str, ...] = ()
 
 
 def executive_summary(
@@ -153,12 +172,16 @@ def executive_summary(
 
     ``question_texts`` maps question codes to their wording (a free-text question without one
     is named by its code). Only published figures are quoted: a withheld statement, theme,
-    group or free-text theme is never named with a number.
+    group or free-text theme is never named with a number. With a ``"wave_comparison"`` it
+    names the largest significant changes since the previous wave.
     """
     findings = key_findings(summary)
     slug = summary["survey"]["slug"]
     by_code = {item["code"]: item for item in summary["items"]}
     red, green = _flag_sentences(summary, findings.red), _flag_sentences(summary, findings.green)
+    # Summaries built without the database (build_summary) have no comparison of waves.
+    waves = summary.get("wave_comparison")
+    previous_wave = waves["previous_wave"]["name"] if waves else ""
     return ExecutiveSummary(
         responses=responses_sentence(summary),
         themes=themes_sentence(summary),
@@ -172,6 +195,8 @@ def executive_summary(
             for question in summary["free_text"]
             if question["themes"]
         ),
+        previous_wave=previous_wave,
+        wave_changes=wave_change_sentences(waves["items"], previous_wave) if waves else (),
     )
 
 
@@ -336,3 +361,94 @@ def mention_sentence(theme: Mapping[str, Any], slug: str) -> str:
         f"{respondent_noun(slug, theme['of'])} ({percent(theme['percent'], 0)}) "
         f"mentioned {in_sentence(theme['label'])}."
     )
+
+
+# --- changes since the previous wave -----------------------------------------------------------
+
+
+def wave_change_sentences(
+    comparison: Sequence[Mapping[str, Any]],
+    previous_wave: str,
+    count: int = WAVE_CHANGES_NAMED,
+) -> tuple[str, ...]:
+    """Return the key findings' sentences on the largest significant changes since the
+    previous wave, such as "“I had a named supervisor for the whole placement”: % positive
+    rose from 71.0% to 84.2% since Wave 1, and the mean from 3.90 to 4.21 (p = 0.003 after
+    adjustment)."
+
+    ``comparison`` is what ``reports.waves.compare_waves`` returns; ``previous_wave`` names
+    the previous wave as readers know it ("Wave 1"). A change is significant when its
+    adjusted p is below ``SIGNIFICANCE`` (0.05); at most ``count`` of them are named, the
+    largest absolute change in percent positive first, then in mean, then in question order.
+    Numbers are rounded as the report page rounds them. A withheld statement is never named.
+    Without a significant change the one sentence says so, with the number of statements
+    compared. Refuses (ValueError) a negative ``count``.
+    """
+    if count < 0:
+        raise ValueError(f"count must be >= 0, got {count}")
+    compared = [row for row in comparison if not row["suppressed"]]
+    significant = [
+        (position, row)
+        for position, row in enumerate(compared)
+        if row["p_adjusted"] is not None and row["p_adjusted"] < SIGNIFICANCE
+    ]
+    if significant:
+        largest = sorted(
+            significant,
+            key=lambda entry: (
+                -abs(entry[1]["change_percent_positive"]),
+                -abs(entry[1]["change_mean"]),
+                entry[0],
+            ),
+        )[:count]
+        return tuple(_wave_change_sentence(row, previous_wave) for _, row in largest)
+    test = f"(Mann-Whitney test, adjusted p below {SIGNIFICANCE:g})"
+    if not compared:
+        return (
+            f"No statement had enough answers both in this wave and in {previous_wave} "
+            "to compare them.",
+        )
+    if len(compared) == 1:
+        return (
+            f"The one statement compared did not change significantly since {previous_wave} "
+            f"{test}.",
+        )
+    return (
+        f"None of the {len(compared):,} statements compared changed significantly since "
+        f"{previous_wave} {test}.",
+    )
+
+
+def _wave_change_sentence(row: Mapping[str, Any], previous_wave: str) -> str:
+    """One significant change: percent positive and mean before and now, and the adjusted p."""
+    before, now = row["previous"], row["current"]
+    positive_verb, positive = _movement(
+        percent(before["percent_positive"]),
+        percent(now["percent_positive"]),
+        row["change_percent_positive"],
+    )
+    mean_verb, mean = _movement(decimal(before["mean"]), decimal(now["mean"]), row["change_mean"])
+    adjusted = p_value(row["p_adjusted"])
+    adjusted = adjusted if adjusted.startswith("<") else f"= {adjusted}"
+    # The statement's own full stop would end the sentence inside the quotation marks.
+    text = row["text"].rstrip().removesuffix(".")
+    if positive_verb == mean_verb == "stayed":
+        # The ranks moved although neither rounded figure did (possible with many answers).
+        direction = "up" if row["effect_size"] > 0 else "down"
+        moved = (
+            f"answers shifted {direction} since {previous_wave}, though % positive stayed "
+            f"{positive} and the mean {mean}"
+        )
+    else:
+        moved = (
+            f"% positive {positive_verb} {positive} since {previous_wave}, and the mean "
+            f"{'' if mean_verb == positive_verb else mean_verb + ' '}{mean}"
+        )
+    return f"“{text}”: {moved} (p {adjusted} after adjustment)."
+
+
+def _movement(before: str, now: str, difference: float) -> tuple[str, str]:
+    """ "rose", "from 71.0% to 84.2%"; "stayed", "at 71.0%" when the rounded figures agree."""
+    if before == now:
+        return "stayed", f"at {before}"
+    return ("rose" if difference > 0 else "fell"), f"from {before} to {now}"

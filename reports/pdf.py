@@ -2,12 +2,12 @@
 
 ``render_report_html`` turns a summary (``reports.summary.build_summary``) into the report's
 HTML: cover, contents, executive summary (``reports.narrative``), one section per theme with
-its chart (``reports.charts``) and table, the comparison of groups, free text, the methodology
-and a data note with the summary's SHA-256 fingerprint. ``render_report_pdf`` renders it with
-WeasyPrint in a bounded child process that can fetch nothing but the bundled assets
-(``reports.pdf_sandbox``); it starts the renderer before it builds the HTML, so that the
-renderer loads WeasyPrint meanwhile. All user text is escaped by Jinja's autoescape; no number
-in the report is typed by hand.
+its chart (``reports.charts``) and table, the changes since the previous wave, the comparison
+of groups, free text, the methodology and a data note with the summary's SHA-256 fingerprint.
+``render_report_pdf`` renders it with WeasyPrint in a bounded child process that can fetch
+nothing but the bundled assets (``reports.pdf_sandbox``); it starts the renderer before it
+builds the HTML, so that the renderer loads WeasyPrint meanwhile. All user text is escaped by
+Jinja's autoescape; no number in the report is typed by hand.
 """
 
 from __future__ import annotations
@@ -172,6 +172,27 @@ class Cell:
     withheld: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class WaveChange:
+    """One statement of the changes since the previous wave: its number in the report
+    ("3.2"), its row of ``compare_waves`` and how it moved: "rose" or "fell" (significant:
+    adjusted p below ``narrative.SIGNIFICANCE``), "no", "not testable" (no p) or "withheld"."""
+
+    number: str
+    text: str
+    row: Mapping[str, Any]
+    verdict: str
+
+
+@dataclass(frozen=True, slots=True)
+class WaveChangeSection:
+    """The statements of one results section in the changes since the previous wave."""
+
+    number: int
+    title: str
+    changes: list[WaveChange]
+
+
 @functools.cache
 def _environment() -> Environment:
     """The report templates' environment, built once: it keeps each compiled template."""
@@ -185,6 +206,7 @@ def _environment() -> Environment:
         whole=narrative.whole,
         decimal=narrative.decimal,
         percent=narrative.percent,
+        change=narrative.change,
         interval=narrative.interval,
         p_value=narrative.p_value,
     )
@@ -234,6 +256,7 @@ def _report_context(
         "executive": narrative.executive_summary(summary, question_texts),
         "theme_chart": _theme_chart(summary, k),
         "sections": sections,
+        "wave_changes": _wave_changes(summary, sections),
         "comparison": _comparison(summary, sections) if by else None,
         "scope_cells": {item["code"]: _cell(item) for item in summary["items"]},
         "withheld_cell": Cell("[c]", withheld=True),
@@ -426,6 +449,58 @@ def _kruskal_rows(summary: Mapping[str, Any], sections: list[ThemeSection]) -> l
             }
         )
     return rows
+
+
+def _wave_changes(
+    summary: Mapping[str, Any], sections: list[ThemeSection]
+) -> dict[str, Any] | None:
+    """The changes since the previous wave, statement by statement in the sections' order
+    and numbering; None when the summary compares no waves (a first wave, or a summary
+    built without the database)."""
+    comparison = summary.get("wave_comparison")
+    if not comparison:
+        return None
+    rows = {row["item"]: row for row in comparison["items"]}
+    changes = []
+    for section in sections:
+        listed = [
+            WaveChange(s.number, s.item["text"], rows[code], _verdict(rows[code]))
+            for s in section.statements
+            if (code := s.item["code"]) in rows
+        ]
+        if listed:
+            changes.append(WaveChangeSection(section.number, section.title, listed))
+    compared = [row for row in comparison["items"] if not row["suppressed"]]
+    return {
+        "previous": _wave_title(comparison["previous_wave"]),
+        "previous_name": comparison["previous_wave"]["name"],
+        "previous_number": comparison["previous_wave"]["number"],
+        "current": _wave_title(summary["wave"]),
+        "current_number": summary["wave"]["number"],
+        "sections": changes,
+        "compared": len(compared),
+        "tested": sum(row["p_adjusted"] is not None for row in compared),
+        "significant": sum(
+            change.verdict in ("rose", "fell") for section in changes for change in section.changes
+        ),
+    }
+
+
+def _verdict(row: Mapping[str, Any]) -> str:
+    if row["suppressed"]:
+        return "withheld"
+    if row["p_adjusted"] is None:
+        return "not testable"
+    if row["p_adjusted"] >= narrative.SIGNIFICANCE:
+        return "no"
+    # The rank-biserial r says which way the answers moved, whatever the rounded figures do.
+    return "rose" if row["effect_size"] > 0 else "fell"
+
+
+def _wave_title(wave: Mapping[str, Any]) -> str:
+    """ "2025/26 rotation 1 (wave 1)"; just "Wave 1" when that is its name."""
+    plain = f"Wave {wave['number']}"
+    return plain if wave["name"] == plain else f"{wave['name']} (wave {wave['number']})"
 
 
 def _free_text(

@@ -589,20 +589,83 @@ def expected_breakdown(
     return group_rows, comparisons
 
 
+def expected_wave_items(
+    definition: Definition,
+    previous: Mapping[str, np.ndarray],
+    current: Mapping[str, np.ndarray],
+) -> list[dict[str, Any]]:
+    """The rows of ``"wave_comparison"["items"]``, from each wave's raw answers per item
+    code (nan: unanswered) alone: numpy for the figures, scipy's Mann-Whitney U on the raw
+    answers and its Benjamini-Hochberg across the statements tested."""
+    rows: list[dict[str, Any]] = []
+    for item in definition.items:
+        before, now = answered(previous[item.code]), answered(current[item.code])
+        row: dict[str, Any] = {"item": item.code, "text": item.text, "theme": item.theme}
+        if before.size < MIN_N or now.size < MIN_N:
+            hidden = {"n": None, "mean": None, "percent_positive": None}
+            rows.append(
+                row
+                | {"previous": hidden, "current": dict(hidden)}
+                | dict.fromkeys(("change_mean", "change_percent_positive"))
+                | {"test": "mann-whitney"}
+                | dict.fromkeys(("statistic", "p", "p_adjusted", "effect_size"))
+                | {"suppressed": True}
+            )
+            continue
+        waves = {}
+        for name, answers in (("previous", before), ("current", now)):
+            waves[name] = {
+                "n": answers.size,
+                "mean": float(np.mean(answers)),
+                "percent_positive": 100 * int(np.sum(answers >= item.points - 1)) / answers.size,
+            }
+        test = stats.mannwhitneyu(now, before, alternative="two-sided", method="asymptotic")
+        # One value throughout both waves: no test (scipy says p = 1, the spec null).
+        constant = np.unique(np.concatenate([before, now])).size == 1
+        rows.append(
+            row
+            | waves
+            | {
+                "change_mean": waves["current"]["mean"] - waves["previous"]["mean"],
+                "change_percent_positive": waves["current"]["percent_positive"]
+                - waves["previous"]["percent_positive"],
+                "test": "mann-whitney",
+                "statistic": float(test.statistic),
+                "p": None if constant else float(test.pvalue),
+                "p_adjusted": None,
+                "effect_size": 2 * float(test.statistic) / (before.size * now.size) - 1,
+                "suppressed": False,
+            }
+        )
+    tested = [row for row in rows if row["p"] is not None]
+    if tested:
+        adjusted = stats.false_discovery_control([row["p"] for row in tested])
+        for row, p_adjusted in zip(tested, adjusted.tolist(), strict=True):
+            row["p_adjusted"] = float(p_adjusted)
+    return rows
+
+
+def in_scope(known: KnownAnswers, scope: Scope | None) -> KnownAnswers:
+    """The responses of `known` about `scope` or what lies under it (all for England)."""
+    if scope is None:
+        return known
+    inside = [ancestor(place, scope.level) == scope.code for place in known.places]
+    return known.where(np.array(inside, dtype=bool))
+
+
 def expected_summary(
     definition: Definition,
     known: KnownAnswers,
     scope: Scope | None,
     by: str | None,
     wave: tuple[int, str] = (1, "Wave 1"),
+    previous: tuple[KnownAnswers, tuple[int, str]] | None = None,
 ) -> dict[str, Any]:
     """The summary JSON of `definition` for `scope` and `by`, from the raw answers alone,
-    which are those of `wave` (number, name): a survey's first wave unless told."""
-    if scope is None:
-        cell = known
-    else:
-        in_scope = [ancestor(place, scope.level) == scope.code for place in known.places]
-        cell = known.where(np.array(in_scope, dtype=bool))
+    which are those of `wave` (number, name): a survey's first wave unless told. `previous`
+    gives the previous wave's answers, number and name, compared with `known` over the whole
+    scope; None: no previous wave."""
+    cell = in_scope(known, scope)
     responses = len(cell)
     scope_items = {}
     for item in definition.items:
@@ -628,6 +691,14 @@ def expected_summary(
         "by": by,
         "groups": groups,
         "comparisons": comparisons,
+        "wave_comparison": None
+        if previous is None
+        else {
+            "previous_wave": {"number": previous[1][0], "name": previous[1][1]},
+            "items": expected_wave_items(
+                definition, in_scope(previous[0], scope).ratings, cell.ratings
+            ),
+        },
     }
 
 

@@ -116,7 +116,14 @@ def test_each_waves_summary_holds_its_own_responses_only(
         # Each wave's summary against one computed from that wave's raw answers alone.
         assert_same(
             load_summary(db_session, survey, None, by, MIN_N, second_wave),
-            expected_summary(PLACEMENT_DEFINITION, second_answers, None, by, (2, second.name)),
+            expected_summary(
+                PLACEMENT_DEFINITION,
+                second_answers,
+                None,
+                by,
+                (2, second.name),
+                previous=(first_answers, (1, first_wave.name)),
+            ),
             f"wave 2 by {by}",
         )
         assert_same(

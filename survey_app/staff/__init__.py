@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__)
 
-from survey_app.staff import routes  # noqa: E402,F401
+from survey_app.staff import response_rates, routes  # noqa: E402,F401

@@ -21,7 +21,9 @@ from sqlmodel import Session
 from werkzeug.serving import make_server
 
 from survey_app.models import Organisation, Survey
+from survey_app.services.demo import DemoSummary, build_demo
 from survey_app.services.responses import import_responses
+from tests.test_invitations_mail import Mailbox, free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -121,10 +123,52 @@ def page(browser: Browser, live_server: str, loaded_pages: LoadedPages) -> Itera
         pytest.fail("pages loaded but never checked with axe: " + ", ".join(unchecked))
 
 
+@dataclass
+class Visitor:
+    """Someone at another browser: their own context (no cookies shared with `page`), their
+    page, and `axe` for it."""
+
+    page: Page
+    axe: Callable[[], None]
+    loaded: LoadedPages
+
+
+@pytest.fixture
+def new_visitor(browser: Browser, live_server: str) -> Iterator[Callable[[], Visitor]]:
+    """Opens a fresh browser context on the live server for someone else than `page`'s user
+    (a learner following an emailed link while the admin stays signed in); each is closed at
+    teardown, which fails the test if a document one loaded was never checked with axe."""
+    visitors: list[Visitor] = []
+    contexts = []
+
+    def open_visitor() -> Visitor:
+        context = browser.new_context(base_url=live_server, accept_downloads=True)
+        context.set_default_timeout(30_000)
+        contexts.append(context)
+        page = context.new_page()
+        loaded = LoadedPages()
+        page.on("load", lambda document: loaded.loaded(document.url))
+        visitor = Visitor(page, axe_checker(page, loaded), loaded)
+        visitors.append(visitor)
+        return visitor
+
+    yield open_visitor
+    for context in contexts:
+        context.close()
+    unchecked = [url for visitor in visitors for url in visitor.loaded.unchecked()]
+    if unchecked:
+        pytest.fail("pages loaded but never checked with axe: " + ", ".join(unchecked))
+
+
 @pytest.fixture
 def axe(page: Page, loaded_pages: LoadedPages) -> Callable[[], None]:
     """Runs axe-core on the page's current document and fails listing every WCAG 2.0/2.1/2.2
     A or AA violation: its rule, impact, help text and the elements at fault."""
+    return axe_checker(page, loaded_pages)
+
+
+def axe_checker(page: Page, loaded_pages: LoadedPages) -> Callable[[], None]:
+    """The `axe` check for `page`, marking the last document of `loaded_pages` checked."""
     from axe_playwright_python.sync_playwright import Axe
 
     checker = Axe()
@@ -195,6 +239,36 @@ def placement_responses(
     )
     text = "org_code,profession,stage,sup_named,overall\n" + "\n".join(rows) + "\n"
     import_responses(db_session, surveys["placement-quality"], text, "seed.csv", 5000)
+
+
+@pytest.fixture
+def mailbox(app: Flask, live_server: str) -> Iterator[Mailbox]:
+    """An SMTP server (aiosmtpd) on 127.0.0.1 that the live server sends through, keeping
+    every message it accepts; the links in the messages lead to the live server."""
+    from aiosmtpd.controller import Controller
+
+    handler = Mailbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=controller.port,
+        # No TLS: the server is on this host, and aiosmtpd here offers none.
+        MAIL_USE_STARTTLS=False,
+        MAIL_USE_SSL=False,
+        MAIL_SENDER="East Kent Training Hub <surveys@hub.example.nhs.uk>",
+        MAIL_TIMEOUT=5,
+        PUBLIC_URL=live_server,
+    )
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def demo(db_session: Session) -> DemoSummary:
+    """The demo data of `survey-app demo`, as a new admin finds it: its ICBs, hubs, PCNs and
+    practices, about 2,000 placement responses in two waves (wave 2 open) and its sign-ins."""
+    return build_demo(db_session)
 
 
 def sign_in_with_keyboard(page: Page, email: str, password: str) -> None:

@@ -1,5 +1,6 @@
 """A quality lead in Chromium: signs in with the keyboard, opens a report for their hub, chooses
-its scope and grouping, previews it, downloads the PDF and signs out."""
+its scope and grouping, previews it, downloads the PDF and signs out; watches the response
+rates of their hub update as invitees answer, and pauses the updates."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from typing import TYPE_CHECKING
 import pytest
 from flask import Flask
 from pypdf import PdfReader
+from sqlmodel import Session, select
 
-from survey_app.models import Organisation, User
+from survey_app.models import Organisation, Survey, User
 from survey_app.services import report_files
+from survey_app.services.invitations import create_invitations
+from survey_app.staff import response_rates
 from tests.browser.conftest import (
     RENDER_TIMEOUT_MS,
     LoadedPages,
@@ -22,7 +26,7 @@ from tests.browser.conftest import (
     press_until_focused,
     sign_in_with_keyboard,
 )
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import STAFF_PASSWORD, csrf_token
 
 if TYPE_CHECKING:  # Playwright may be absent: the tests are then skipped, not broken
     from playwright.sync_api import Page
@@ -162,3 +166,75 @@ def test_a_large_report_shows_its_progress_then_downloads(
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download the PDF").click()
     assert download_info.value.suggested_filename == "placement-quality-H-EK.pdf"
+
+
+def _answer_invitation(app: Flask, url: str) -> None:
+    """A learner sends a complete answer through their invitation link, in their own browser
+    (a test client of the same app)."""
+    respondent = app.test_client()
+    form = respondent.get(url)
+    sent = respondent.post(
+        url,
+        data={
+            "csrf_token": csrf_token(form.text),
+            "profession": "pharmacist",
+            "stage": "newly-qualified",
+            "length": "1-to-3-months",
+            "ind_welcome": "4",
+            "overall": "5",
+        },
+    )
+    assert sent.status_code == 303, sent.status_code
+
+
+def test_response_rates_update_in_place_and_can_be_paused(
+    app: Flask,
+    page: Page,
+    axe: Callable[[], None],
+    loaded_pages: LoadedPages,
+    lead: User,
+    surveys: dict[str, Survey],
+    db_session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(response_rates, "UPDATE_EVERY_SECONDS", 1)  # not 30: the test waits
+    placement = surveys["placement-quality"]
+    practice = db_session.exec(select(Organisation).where(Organisation.code == "P-EK1")).one()
+    links = [issued.url for issued in create_invitations(db_session, placement, practice, 12, "")]
+    for url in links[:5]:
+        _answer_invitation(app, url)
+    page.goto("/login")
+    axe()
+    sign_in_with_keyboard(page, LEAD, STAFF_PASSWORD)
+    axe()
+    with page.expect_navigation():
+        placement_section = page.locator("section", has=page.locator("#survey-placement-quality"))
+        placement_section.get_by_role("link", name="response rates in East Kent").click()
+    assert page.inner_text("h1").endswith("Response rates in East Kent Training Hub")
+    table = page.get_by_role("table")
+    total = table.get_by_role("row", name=re.compile("All of East Kent Training Hub"))
+    assert total.inner_text().split("\t")[1:] == ["12", "5", "42%"]
+    pause = page.get_by_role("button", name="Pause automatic updates")
+    assert pause.is_visible(), "with script, the updates can be paused (WCAG 2.2.2)"
+    axe()
+
+    loads = len(loaded_pages.urls)
+    _answer_invitation(app, links[5])
+    status = page.get_by_role("status").filter(has_text="Figures updated")
+    status.wait_for()
+    assert "6 of 12 invitations answered" in status.inner_text()
+    assert total.inner_text().split("\t")[1:] == ["12", "6", "50%"]
+    assert len(loaded_pages.urls) == loads, "the figures should update in place, not reload"
+    axe()
+
+    pause.click()
+    resume = page.get_by_role("button", name="Resume automatic updates")
+    assert resume.is_visible()
+    assert "Automatic updates are paused." in page.inner_text("main")
+    _answer_invitation(app, links[6])
+    page.wait_for_timeout(3000)  # three update periods
+    assert total.inner_text().split("\t")[1:] == ["12", "6", "50%"], "paused, yet updated"
+    resume.click()
+    page.get_by_role("status").filter(has_text="7 of 12").wait_for()
+    assert total.inner_text().split("\t")[1:] == ["12", "7", "58%"]
+    axe()

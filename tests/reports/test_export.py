@@ -141,7 +141,18 @@ def test_no_text_cell_of_the_csv_can_start_a_formula(summary: dict) -> None:
 
 def test_xlsx_sheets_numbers_and_neutralised_text(summary: dict) -> None:
     workbook = load_workbook(io.BytesIO(summary_to_xlsx(summary)))
-    assert workbook.sheetnames == ["Items", "Themes", "Groups", "Comparisons", "Free text"]
+    assert workbook.sheetnames == [
+        "Items",
+        "Themes",
+        "Groups",
+        "Comparisons",
+        "Wave changes",
+        "Free text",
+    ]
+    # A summary comparing no waves: the sheet has its header row only.
+    assert [row[:3] for row in workbook["Wave changes"].iter_rows(values_only=True)] == [
+        ("previous_wave", "current_wave", "item")
+    ]
 
     items = list(workbook["Items"].iter_rows(values_only=True))
     header, body = items[0], items[1:]

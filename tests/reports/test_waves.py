@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from reports.findings import wave_change_sentences
+from reports.narrative import wave_change_sentences
 from reports.summary import LikertItemSpec
 from reports.waves import compare_waves
 
