@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -87,6 +88,28 @@ def test_signed_out_api_client_is_told_to_sign_in(client: FlaskClient, surveys: 
     response = client.get("/api/surveys/placement-quality/summary?scope=QKS")
     assert response.status_code == 401
     assert response.is_json and "Sign in" in response.json["error"]
+
+
+def test_reports_page_withholds_small_counts_and_what_would_reveal_them(
+    client: FlaskClient, admin: Any, placement_data: None, sign_in: Callable[..., Any]
+) -> None:
+    sign_in(ADMIN)
+    page = client.get("/reports").text
+    rows = {
+        name: " ".join(re.sub(r"<[^>]+>", " ", cells).split())
+        for name, cells in re.findall(
+            r'<td class="nhsuk-table__cell">([^<]+) <span[^>]*>\([^)]*\)</span></td>(.*?)</tr>',
+            page,
+            re.S,
+        )
+    }
+    # England by ICB: Kent and Medway 13, Sussex 3 (fewer than 5), so Kent is withheld too or
+    # it and the published total (16) would give Sussex's 3.
+    assert rows["NHS Sussex Integrated Care Board"].startswith("fewer than 5")
+    assert rows["NHS Kent and Medway Integrated Care Board"].startswith("withheld")
+    assert "16 responses" in page
+    assert not re.search(r">\s*(13|3)\s*<", page)
+    assert "cannot be worked out from the total" in page
 
 
 def test_reports_page_shows_counts_within_the_leads_scope(

@@ -28,11 +28,21 @@ def breakdown_level(scope: Organisation | None) -> OrgLevel:
 
 
 def response_counts_by_organisation(
-    session: Session, slug: str, scopes: Sequence[Organisation], wave_id: int | None = None
+    session: Session,
+    slug: str,
+    scopes: Sequence[Organisation],
+    min_n: int,
+    wave_id: int | None = None,
 ) -> list[dict[str, object]]:
     """Responses to the survey (to its wave `wave_id` only, when given) under each scope (all
     England when `scopes` is empty), counted by the organisations one level below the scope:
-    `{"scope", "level", "rows": [{"code", "name", "responses"}]}` per scope, largest first."""
+    `{"scope", "level", "total", "rows": [{"code", "name", "responses", "withheld"}]}` per
+    scope, rows in order of code.
+
+    A count of 1 to `min_n` - 1 responses is withheld (None, with the reason in "withheld"),
+    as statistics.md withholds a group that small, and so is a second one when exactly one is
+    and the total is shown, so that it cannot be worked out by subtraction. The rows are in
+    order of code, not of size, so that where a withheld row sits says nothing of its count."""
     survey_id = (
         session.connection()
         .execute(
@@ -51,17 +61,30 @@ def response_counts_by_organisation(
             .join(child, child.c.id == org_t.c[level.path_column])
             .where(response_t.c.survey_id == survey_id)
             .group_by(child.c.code, child.c.name)
-            .order_by(sa.func.count().desc(), child.c.code)
+            .order_by(child.c.code)
         )
         if scope is not None:
             query = query.where(org_t.c[scope.level.path_column] == scope.id)
         if wave_id is not None:
             query = query.where(response_t.c.wave_id == wave_id)
+        found = session.connection().execute(query).all()
+        counts = np.array([count for _, _, count in found], dtype=np.int64)
+        total = int(counts.sum())
+        total_published = not 0 < total < min_n
         rows = [
-            {"code": code, "name": name, "responses": count}
-            for code, name, count in session.connection().execute(query)
+            {"code": code, "name": name, "responses": None if reason else count, "withheld": reason}
+            for (code, name, count), reason in zip(
+                found, _withheld_rows(counts, min_n, total_published), strict=True
+            )
         ]
-        tables.append({"scope": scope, "level": level, "rows": rows})
+        tables.append(
+            {
+                "scope": scope,
+                "level": level,
+                "total": total if total_published else None,
+                "rows": rows,
+            }
+        )
     return tables
 
 

@@ -178,7 +178,9 @@ def reports() -> str:
         # The counts of the wave its reports show by default, so a link's count is its report's.
         survey = require_survey(session, str(entry["slug"]))
         wave = report_wave(session, survey)
-        counts = response_counts_by_organisation(session, survey.slug, scopes, wave.id)
+        counts = response_counts_by_organisation(
+            session, survey.slug, scopes, current_app.config["SUPPRESSION_MIN_N"], wave.id
+        )
         several = len(survey.waves) > 1
         surveys.append(entry | {"by_organisation": counts, "wave": wave if several else None})
     return render_template(
