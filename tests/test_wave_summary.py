@@ -14,11 +14,12 @@ import math
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskCliRunner
+from flask.testing import FlaskClient, FlaskCliRunner
 from openpyxl import load_workbook
 from sqlmodel import Session
 
@@ -293,3 +294,20 @@ def test_a_first_wave_report_has_no_changes_section(
     assert "Changes since" not in text
     assert "Comparing waves" not in text
     assert "Mann-Whitney" not in text
+
+
+def test_the_report_preview_shows_the_changes_of_the_wave_it_shows(
+    two_waves: tuple[KnownAnswers, KnownAnswers],
+    client: FlaskClient,
+    make_user: Callable[..., Any],
+    sign_in: Callable[..., Any],
+) -> None:
+    make_user("admin@example.nhs.uk", role="admin", scopes=())
+    assert sign_in("admin@example.nhs.uk").status_code == 303
+    latest = client.get(f"/reports/{SLUG}/preview?scope=QKS")
+    assert latest.status_code == 200
+    page = latest.get_data(as_text=True)
+    assert '<a href="#wave-changes">Changes since Wave 1</a>' in page
+    assert '<section class="chapter" id="wave-changes">' in page
+    first = client.get(f"/reports/{SLUG}/preview?scope=QKS&wave=1").get_data(as_text=True)
+    assert "wave-changes" not in first and "Changes since" not in first
