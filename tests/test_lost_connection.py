@@ -76,18 +76,35 @@ class DatabaseFault:
                 "SELECT pg_terminate_backend(%s, 5000)", [dbapi_connection.info.backend_pid]
             )
 
-    def at_flush(self, text_answer: str) -> None:
+    def at_flush(self, monkeypatch: pytest.MonkeyPatch, text_answer: str) -> None:
         """The INSERT of the answer `text_answer` fails, after the response's own row (and
-        perhaps other answers) were inserted."""
+        perhaps other answers) were inserted: raised where the driver's cursor runs it, so
+        SQLAlchemy meets it as it meets a real fault."""
+        dialect = self.engine.dialect
+        for method in ("do_execute", "do_executemany"):
+            run = getattr(dialect, method)
 
-        def before_execute(
-            connection: sa.Connection, _cursor: Any, statement: str, parameters: Any, *_: Any
-        ) -> None:
-            inserting = statement.startswith("INSERT INTO answer")
-            if inserting and text_answer in str(parameters) and not self.fired:
-                self._fail(connection.connection.dbapi_connection)
+            def failing(
+                cursor: Any, statement: str, parameters: Any, *rest: Any, run: Any = run
+            ) -> Any:
+                inserting = statement.startswith("INSERT INTO answer")
+                if inserting and text_answer in str(parameters) and not self.fired:
+                    self._fail(cursor.connection)
+                return run(cursor, statement, parameters, *rest)
 
-        sa.event.listen(self.engine, "before_cursor_execute", before_execute)
+            monkeypatch.setattr(dialect, method, failing)
+
+    def everywhere(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Every statement fails, where the driver's cursor runs it, as when the database is
+        down (PostgreSQL: the connection is refused) or locked for good (SQLite)."""
+
+        def unreachable(*_: Any) -> None:
+            if self.postgres:
+                raise psycopg.OperationalError("connection refused")
+            raise sqlite3.OperationalError("database is locked")
+
+        for method in ("do_execute", "do_executemany", "do_execute_no_params"):
+            monkeypatch.setattr(self.engine.dialect, method, unreachable)
 
     def at_commit(self, monkeypatch: pytest.MonkeyPatch, after_commit: bool) -> None:
         """The next COMMIT fails: before the server commits, or after (`after_commit`)."""
@@ -166,9 +183,10 @@ def test_connection_lost_while_storing_answers_503_and_stores_nothing(
     db_session: Session,
     fault: DatabaseFault,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = page_answers(client)
-    fault.at_flush(data["worked_well"])
+    fault.at_flush(monkeypatch, data["worked_well"])
     failed = client.post(PLACEMENT, data=data)
     assert fault.fired == 1
     assert_answers_given_back(failed, data)
@@ -280,14 +298,7 @@ def test_connection_lost_after_the_page_was_read_still_shows_it(
 def test_database_down_while_showing_a_form_answers_503(
     client: FlaskClient, hubs: Any, fault: DatabaseFault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = fault.engine
-
-    def unreachable(*_: Any) -> None:
-        if fault.postgres:
-            raise psycopg.OperationalError("connection refused")
-        raise sqlite3.OperationalError("database is locked")
-
-    sa.event.listen(engine, "before_cursor_execute", unreachable)
+    fault.everywhere(monkeypatch)
     page = client.get(PLACEMENT)
     assert page.status_code == 503
     assert page.headers["Retry-After"] == "5"
@@ -301,17 +312,12 @@ def test_signed_in_page_with_database_down_still_answers_503(
     make_user: Callable[..., Any],
     sign_in: Callable[..., Any],
     fault: DatabaseFault,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The layout reads the signed-in user, which needs the database: a plainer page."""
     make_user()
     assert sign_in("lead@example.nhs.uk").status_code == 303
-
-    def unreachable(*_: Any) -> None:
-        if fault.postgres:
-            raise psycopg.OperationalError("connection refused")
-        raise sqlite3.OperationalError("database is locked")
-
-    sa.event.listen(fault.engine, "before_cursor_execute", unreachable)
+    fault.everywhere(monkeypatch)
     page = client.get("/reports")
     assert page.status_code == 503
     assert SERVICE_PROBLEM in page.text
