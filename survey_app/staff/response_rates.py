@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import abort, current_app, jsonify, render_template, request
+from flask import abort, current_app, jsonify, render_template
 from flask_login import current_user
 from werkzeug.wrappers import Response as HttpResponse
 
@@ -17,9 +17,8 @@ from survey_app.models import AuditAction, Organisation, Role, Wave
 from survey_app.services.invitations import UK_TIME
 from survey_app.services.reporting import ResponseRates, response_rates
 from survey_app.services.responses import utcnow
-from survey_app.services.surveys import survey_by_slug
 from survey_app.staff import bp
-from survey_app.staff.routes import _audit, _scope_or_abort, _wave_number
+from survey_app.staff.routes import _audit, survey_scope_and_wave_asked
 
 #: How often the page's script fetches the figures again (the template tells the script).
 UPDATE_EVERY_SECONDS = 30
@@ -31,16 +30,8 @@ def _rates_for_request(slug: str) -> ResponseRates:
     own). 404 for an unknown survey, scope or wave, 403 for a scope outside the user's, 400
     for a wave that is not a number or a scope or wave given more than once, as the report
     routes answer."""
-    for name in ("scope", "wave"):
-        given = request.args.getlist(name)
-        if len(given) > 1:
-            abort(400, description=f"{name}: given more than once ({len(given)} times); give one")
+    survey, scope, number = survey_scope_and_wave_asked(slug, ("scope", "wave"))
     session = get_session()
-    survey = survey_by_slug(session, slug)
-    if survey is None:
-        abort(404, description=f"no survey has the slug {slug!r}")
-    scope = _scope_or_abort(request.args.get("scope"))
-    number = _wave_number(request.args.get("wave"))
     wave: Wave = survey.current_wave
     if number is not None:
         try:

@@ -195,22 +195,33 @@ def _summary_for_request(slug: str) -> dict:
     return _report_for_request(slug)[2]
 
 
+def survey_scope_and_wave_asked(
+    slug: str, parameters: tuple[str, ...]
+) -> tuple[Survey, Organisation | None, int | None]:
+    """The survey, the scope (`?scope=CODE`, default the user's own) and the wave number
+    (`?wave=N`, None if not given) a staff request asks for. Aborts with 400 when one of
+    `parameters` is given more than once (which one was meant is anyone's guess) or the wave
+    is not a number, 404 for an unknown survey or scope, 403 for a scope outside the user's."""
+    for name in parameters:
+        given = request.args.getlist(name)
+        if len(given) > 1:
+            abort(400, description=f"{name}: given more than once ({len(given)} times); give one")
+    survey = survey_by_slug(get_session(), slug)
+    if survey is None:
+        abort(404, description=f"no survey has the slug {slug!r}")
+    scope = _scope_or_abort(request.args.get("scope"))
+    return survey, scope, _wave_number(request.args.get("wave"))
+
+
 def _report_for_request(slug: str) -> tuple[Survey, Organisation | None, dict]:
     """The survey, scope and summary the request asks for, of the wave it names (by
     default `report_wave`'s); 404 for an unknown survey, scope or wave, 403 for a scope
     outside the user's, 400 for an unknown grouping, a wave that is not a number, or a
     scope, grouping or wave given more than once (which one was meant is anyone's guess)."""
-    for name in ("scope", "by", "wave"):
-        given = request.args.getlist(name)
-        if len(given) > 1:
-            abort(400, description=f"{name}: given more than once ({len(given)} times); give one")
+    survey, scope, wave_number = survey_scope_and_wave_asked(slug, ("scope", "by", "wave"))
     session = get_session()
-    survey = survey_by_slug(session, slug)
-    if survey is None:
-        abort(404, description=f"no survey has the slug {slug!r}")
-    scope = _scope_or_abort(request.args.get("scope"))
     try:
-        wave = report_wave(session, survey, _wave_number(request.args.get("wave")))
+        wave = report_wave(session, survey, wave_number)
     except UnknownWave as exc:
         abort(404, description=str(exc))
     try:
