@@ -3,11 +3,12 @@
 Every setting can be changed from the environment (names below), so one file serves each host
 behind the load balancer; see docs/deployment.md.
 
-Worker class: gthread, several threads per process. Three reasons, measured by bench/load.py
-(docs/deployment.md has the figures):
-* A PDF report request waits seconds on its rendering child process; a sync worker would be
-  taken out for all of it, a few downloads would then stall every respondent of that host.
-  With threads the other requests go on while one waits.
+Worker class: gthread, which can run several threads per process, though for now it runs one
+(see `threads` below). Three reasons, measured by bench/load.py (docs/deployment.md has the
+figures):
+* A PDF report request waits seconds on its rendering child process; with several threads the
+  other requests of that process go on while one waits (with one, large reports are built in
+  the background and small ones take a few seconds).
 * It keeps connections from the load balancer open between requests (keep-alive), and a slow
   client is held by the worker's poller, not by a whole process: sync workers need a proxy
   that buffers whole requests in front of them, which not every load balancer does.
@@ -44,7 +45,11 @@ MAX_DEFAULT_WORKERS = 8
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000").split(",")
 workers = _env_int("GUNICORN_WORKERS", _env_int("WEB_CONCURRENCY", _default_workers()))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = _env_int("GUNICORN_THREADS", 4)
+#: One thread per worker by default: with 4, workers died of segmentation faults under
+#: bench/load.py (about 1 in 1,000 submissions, in the ORM or the garbage collector; the
+#: cause is not found, see docs/deployment.md), with 1 never (5,500 submissions). Raise it
+#: only after a clean run of bench/load.py with the new value.
+threads = _env_int("GUNICORN_THREADS", 1)
 
 #: A worker whose main loop is silent this long is killed and replaced. With gthread this
 #: is the process hanging, not a slow request (reports bound their own rendering time).
