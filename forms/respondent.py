@@ -61,6 +61,8 @@ class FormPage:
     index: int
     #: The section's title: the page's heading.
     title: str
+    #: The section's introduction, shown under the heading ("" for none).
+    intro: str
     questions: tuple[Question, ...]
     #: The form fields on the page, in page order.
     field_names: tuple[str, ...]
@@ -90,7 +92,8 @@ def form_pages(
         if index == len(runs) - 1 and with_on_record:
             names.append(ON_RECORD_FIELD)
         title = run[0].section if run and run[0].section else survey.title
-        pages.append(FormPage(index, title, tuple(run), tuple(names), number))
+        intro = run[0].section_intro if run else ""
+        pages.append(FormPage(index, title, intro, tuple(run), tuple(names), number))
         number += len(run)
     return tuple(pages)
 

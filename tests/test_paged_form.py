@@ -617,3 +617,20 @@ def test_the_closing_page_says_what_happens_next(
         # Not anonymous: the page must not say it is.
         assert "anonymous" not in text.lower()
         assert "only quote you and name your ICB if you said we may" in text
+
+
+def test_each_section_page_shows_its_introduction(client: FlaskClient, hubs: Any) -> None:
+    """The definition's section intros (the free-text section asks learners not to name
+    patients or staff) stand under their page's heading, and on no other page."""
+    page = client.get(PLACEMENT)
+    seen = {}
+    for index in range(len(PLACEMENT_SECTIONS)):
+        seen[heading(page.text)] = page.text
+        answers = PLACEMENT_PAGES.get(index, {}) | ({"organisation": "P-EK1"} if index == 0 else {})
+        page = press(client, PLACEMENT, page, "continue", **answers)
+        assert page.status_code == 200, heading(page.text)
+    own_words = next(text for title, text in seen.items() if "In your own words" in title)
+    assert "Please do not name patients or members of staff." in own_words
+    induction = next(text for title, text in seen.items() if "Induction" in title)
+    assert "How far do you agree with each statement about the start of your" in induction
+    assert "Please do not name patients" not in induction

@@ -214,6 +214,11 @@ class Question(SQLModel, table=True):
     theme_id: int | None = Field(default=None, foreign_key="theme.id")
     #: The section heading the question is shown under on the respondent's page.
     section: str = Field(default="", max_length=200)
+    #: The words shown under that heading (the definition's section `intro`), the same on
+    #: every question of the section.
+    section_intro: str = Field(
+        default="", sa_column=Column(Text, nullable=False, default="", server_default="")
+    )
     position: int
 
     survey: "Survey" = Relationship(back_populates="questions")

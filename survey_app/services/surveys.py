@@ -406,6 +406,7 @@ def _upsert_survey(
         question.hint = question_def.hint
         question.required = question_def.required
         question.section = section.title
+        question.section_intro = section.intro
         question.position = position
         question.theme_id = themes[theme_code].id if theme_code else None
         session.add(question)
