@@ -411,30 +411,9 @@ def send_invitations(
     Refuses (ServiceError) a wave that is not open now (its links would not work yet, or no
     more), and (MailError) mail settings that are incomplete, before anything is sent.
     """
-    wave = _ready_to_send(survey, settings, "send invitations")
-    due = session.exec(
-        select(Invitation)
-        .where(
-            Invitation.wave_id == wave.id,
-            col(Invitation.email).is_not(None),
-            col(Invitation.sent_at).is_(None),
-            col(Invitation.used_at).is_(None),
-        )
-        .order_by(col(Invitation.id))
-    ).all()
-    report = _mail_each(
-        session,
-        survey,
-        wave,
-        list(due),
-        settings,
-        public_url,
-        link_key,
-        reminder=False,
-        deadline=deadline,
+    return _send_due(
+        session, survey, settings, public_url, link_key, actor, deadline, reminder=False
     )
-    _record_mailing(session, AuditAction.INVITATIONS_SENT, actor, survey, wave, report)
-    return report
 
 
 def send_reminders(
@@ -453,10 +432,27 @@ def send_reminders(
 
     Sends, stops, commits and audits as `send_invitations` does; refuses what it refuses.
     """
-    wave = _ready_to_send(survey, settings, "send reminders")
+    return _send_due(
+        session, survey, settings, public_url, link_key, actor, deadline, reminder=True
+    )
+
+
+def _send_due(
+    session: Session,
+    survey: Survey,
+    settings: MailSettings,
+    public_url: str,
+    link_key: str,
+    actor: Actor,
+    deadline: float | None,
+    reminder: bool,
+) -> MailingReport:
+    """Send the invitations (or reminders) now due on the survey's current wave, as
+    `send_invitations` and `send_reminders` describe; returns the report."""
+    wave = _ready_to_send(survey, settings, "send reminders" if reminder else "send invitations")
     due = session.exec(
         select(Invitation)
-        .where(_due_reminder(wave, utcnow() - REMINDER_INTERVAL))
+        .where(_due_message(wave, reminder, utcnow()))
         .order_by(col(Invitation.id))
     ).all()
     report = _mail_each(
@@ -467,10 +463,11 @@ def send_reminders(
         settings,
         public_url,
         link_key,
-        reminder=True,
+        reminder=reminder,
         deadline=deadline,
     )
-    _record_mailing(session, AuditAction.REMINDERS_SENT, actor, survey, wave, report)
+    action = AuditAction.REMINDERS_SENT if reminder else AuditAction.INVITATIONS_SENT
+    _record_mailing(session, action, actor, survey, wave, report)
     return report
 
 
@@ -486,6 +483,19 @@ def _ready_to_send(survey: Survey, settings: MailSettings, doing: str) -> Wave:
             f"{wave.label} is {status.value}, so its links do not work: open it, then {doing}"
         )
     return wave
+
+
+def _due_message(wave: Wave, reminder: bool, now: datetime) -> Any:
+    """A SQL condition: an invitation of `wave` owed its invitation (an address, not sent, not
+    used) or, with `reminder`, a reminder (`_due_reminder`) at `now`."""
+    if reminder:
+        return _due_reminder(wave, now - REMINDER_INTERVAL)
+    return and_(
+        col(Invitation.wave_id) == wave.id,
+        col(Invitation.email).is_not(None),
+        col(Invitation.sent_at).is_(None),
+        col(Invitation.used_at).is_(None),
+    )
 
 
 def _due_reminder(wave: Wave, last_reminder_before: datetime) -> Any:
@@ -572,17 +582,13 @@ def _claim(
     """Mark one invitation sent (or reminded) now, with its link's token, if it still needs
     the message; committed, so a concurrent sending skips it. True if this call claimed it."""
     now = utcnow()
-    statement = update(Invitation).where(col(Invitation.id) == invitation_id)
-    if reminder:
-        statement = statement.where(_due_reminder(wave, now - REMINDER_INTERVAL)).values(
-            reminded_at=now, token_sha256=token_digest(token)
+    statement = (
+        update(Invitation)
+        .where(col(Invitation.id) == invitation_id, _due_message(wave, reminder, now))
+        .values(
+            {"reminded_at" if reminder else "sent_at": now, "token_sha256": token_digest(token)}
         )
-    else:
-        statement = statement.where(
-            col(Invitation.sent_at).is_(None),
-            col(Invitation.used_at).is_(None),
-            col(Invitation.email).is_not(None),
-        ).values(sent_at=now, token_sha256=token_digest(token))
+    )
     claimed = session.exec(statement).rowcount == 1  # type: ignore[call-overload]
     session.commit()
     return claimed
@@ -758,19 +764,16 @@ class InvitationCounts:
 
 def invitation_counts(session: Session, wave: Wave) -> InvitationCounts:
     """The counts of `wave`'s invitations, in one query."""
+    now = utcnow()
     emailed = or_(col(Invitation.email).is_not(None), col(Invitation.sent_at).is_not(None))
     used = col(Invitation.used_at).is_not(None)
     conditions = [
         emailed,
-        and_(
-            col(Invitation.email).is_not(None),
-            col(Invitation.sent_at).is_(None),
-            col(Invitation.used_at).is_(None),
-        ),
+        _due_message(wave, reminder=False, now=now),
         col(Invitation.sent_at).is_not(None),
         and_(emailed, used),
         col(Invitation.reminded_at).is_not(None),
-        _due_reminder(wave, utcnow() - REMINDER_INTERVAL),
+        _due_message(wave, reminder=True, now=now),
         ~emailed,
         and_(~emailed, used),
     ]

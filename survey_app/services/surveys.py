@@ -520,6 +520,15 @@ class SurveyListing:
     #: Responses to every wave of the survey.
     responses: int
 
+    def as_json(self) -> dict[str, object]:
+        """`{"slug", "title", "status", "responses"}`, as `surveys list --format json`."""
+        return {
+            "slug": self.survey.slug,
+            "title": self.survey.title,
+            "status": self.status.value,
+            "responses": self.responses,
+        }
+
 
 def survey_status(survey: Survey) -> SurveyStatus:
     """The status respondents meet now: the current wave's (`Wave.status_at` on the
@@ -547,15 +556,7 @@ def survey_listing(session: Session, slug: str | None = None) -> list[SurveyList
 def list_surveys(session: Session) -> list[dict[str, object]]:
     """Every survey as `{"slug", "title", "status", "responses"}`, in slug order; the status
     is the one respondents meet now."""
-    return [
-        {
-            "slug": entry.survey.slug,
-            "title": entry.survey.title,
-            "status": entry.status.value,
-            "responses": entry.responses,
-        }
-        for entry in survey_listing(session)
-    ]
+    return [entry.as_json() for entry in survey_listing(session)]
 
 
 def accepting_survey(session: Session, slug: str) -> Survey | None:

@@ -51,7 +51,7 @@ from survey_app.services.report_files import (
 )
 from survey_app.services.reporting import response_counts_by_organisation
 from survey_app.services.responses import utcnow
-from survey_app.services.surveys import list_surveys, require_survey, survey_by_slug
+from survey_app.services.surveys import survey_by_slug, survey_listing
 from survey_app.services.users import authenticate, scope_organisations
 from survey_app.staff import bp
 
@@ -174,9 +174,10 @@ def reports() -> str:
     session = get_session()
     scopes = scope_organisations(session, current_user)
     surveys = []
-    for entry in list_surveys(session):
+    for listing in survey_listing(session):
         # The counts of the wave its reports show by default, so a link's count is its report's.
-        survey = require_survey(session, str(entry["slug"]))
+        survey = listing.survey
+        entry = listing.as_json()
         wave = report_wave(session, survey)
         counts = response_counts_by_organisation(
             session, survey.slug, scopes, current_app.config["SUPPRESSION_MIN_N"], wave.id
