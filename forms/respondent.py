@@ -18,8 +18,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from forms.base import PageForm
-from survey_app.models import Organisation, Question, QuestionType, Survey
+from survey_app.models import Question, QuestionType, Survey
 from survey_app.questions import InvalidAnswer, ParsedAnswer, parse_answer
+from survey_app.services.organisations import OrganisationChoice
 
 ORGANISATION_FIELD = "organisation"
 ON_RECORD_FIELD = "on_record"
@@ -157,7 +158,7 @@ class ResponseForm(PageForm):
     """Base of every respondent form; `build_response_form` adds the survey's fields."""
 
     questions: Sequence[Question] = ()
-    organisations: dict[str, Organisation] = {}
+    organisations: dict[str, OrganisationChoice] = {}
     max_text: int = 5000
     pages: Sequence[FormPage] = ()
     #: Every answer field (organisation, questions, on the record) in page order.
@@ -256,7 +257,7 @@ class ResponseForm(PageForm):
                 answers[question.id] = parsed
         return answers
 
-    def chosen_organisation(self) -> Organisation | None:
+    def chosen_organisation(self) -> OrganisationChoice | None:
         if ORGANISATION_FIELD not in self:
             return None
         return self.organisations.get(self[ORGANISATION_FIELD].data or "")
@@ -341,7 +342,7 @@ def _question_field(question: Question, max_text: int) -> Field:
 
 
 def build_response_form(
-    survey: Survey, organisations: Sequence[Organisation] | None, max_text: int
+    survey: Survey, organisations: Sequence[OrganisationChoice] | None, max_text: int
 ) -> type[ResponseForm]:
     """A new form class for `survey`: one field per question, plus the organisation chooser
     when `organisations` is given (open link) and the on-the-record question if the survey asks
@@ -388,3 +389,31 @@ def build_response_form(
             validate_choice=False,
         )
     return type(f"{survey.slug.title().replace('-', '')}ResponseForm", (ResponseForm,), attributes)
+
+
+#: Form classes respondents' pages use, by what they are built from; see `response_form_class`.
+_response_form_classes: dict[tuple[object, ...], type[ResponseForm]] = {}
+#: Classes kept per process: each survey revision and organisation list makes one.
+_RESPONSE_FORM_CLASSES_KEPT = 64
+
+
+def response_form_class(
+    survey: Survey, organisations: Sequence[OrganisationChoice] | None, max_text: int
+) -> type[ResponseForm]:
+    """The form class `build_response_form` makes, built once per process for each revision
+    of the survey's definition, list of organisations and answer length, then shared by the
+    requests (each makes its own instance; nothing changes the class). `survey` must be the
+    definition for respondents (`services.surveys.accepting_survey`), which never changes."""
+    key = (
+        survey.id,
+        survey.definition_revision,
+        max_text,
+        None if organisations is None else tuple(organisations),
+    )
+    form_class = _response_form_classes.get(key)
+    if form_class is None:
+        form_class = build_response_form(survey, organisations, max_text)
+        if len(_response_form_classes) >= _RESPONSE_FORM_CLASSES_KEPT:
+            _response_form_classes.clear()
+        _response_form_classes[key] = form_class
+    return form_class

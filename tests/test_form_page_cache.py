@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlmodel import Session
 
 from survey_app.models import Organisation, Survey
+from survey_app.models.surveys import new_definition_revision
 from tests.test_lost_connection import hidden_field
 from tests.test_respond import PLACEMENT
 
@@ -36,7 +37,7 @@ def test_a_changed_definition_changes_the_form(
     question = next(q for q in survey.questions if q.code == "profession")
     assert question.text in client.get(PLACEMENT).text
     question.text = "I was welcomed warmly on my first day"
-    survey.definition_sha256 = "0" * 64  # as loading a changed definition file records
+    survey.definition_revision = new_definition_revision()  # as loading a changed file does
     db_session.add_all([question, survey])
     db_session.commit()
     assert "I was welcomed warmly on my first day" in client.get(PLACEMENT).text

@@ -28,6 +28,7 @@ from survey_app.models import (
     SavedAnswers,
     Survey,
 )
+from survey_app.models.surveys import new_definition_revision
 from survey_app.services.invitations import create_invitations
 from survey_app.services.saved_answers import save_answers
 from survey_app.services.surveys import (
@@ -415,7 +416,7 @@ def test_a_changed_definition_changes_a_later_page(
     question = next(q for q in survey.questions if q.code == "ind_welcome")
     assert question.text in second.text
     question.text = "I was welcomed warmly on my first day"
-    survey.definition_sha256 = "1" * 64  # as loading a changed definition file records
+    survey.definition_revision = new_definition_revision()  # as loading a changed file does
     db_session.add_all([question, survey])
     db_session.commit()
     again = press(

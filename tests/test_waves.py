@@ -258,7 +258,7 @@ def test_an_invitation_to_a_closed_wave_is_refused(
     [new] = create_invitations(db_session, survey, kent, 1, "")
     assert client.get(old.url).status_code == 404
     assert "not valid" in client.get(old.url).text
-    assert find_invitation(db_session, survey, old_token) is None
+    assert find_invitation(db_session, survey.current_wave, old_token) is None
     stale = db_session.exec(
         select(Invitation).where(Invitation.wave_id == survey.waves[0].id)
     ).one()
@@ -267,7 +267,10 @@ def test_an_invitation_to_a_closed_wave_is_refused(
     assert client.get(new.url).status_code == 200
     close_survey(db_session, reloaded(db_session, LEADERS))
     assert client.get(new.url).status_code == 404
-    assert find_invitation(db_session, reloaded(db_session, LEADERS), new.url[-43:]) is None
+    assert (
+        find_invitation(db_session, reloaded(db_session, LEADERS).current_wave, new.url[-43:])
+        is None
+    )
 
 
 def _emails(session: Session, wave_id: int) -> list[str | None]:

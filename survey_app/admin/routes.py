@@ -34,7 +34,7 @@ from survey_app.services.audit import Actor
 from survey_app.services.organisations import (
     PRACTICE_LIST_HEADERS,
     import_organisation_file,
-    organisations_at_levels,
+    organisation_choices,
     search_organisations,
 )
 from survey_app.services.surveys import (
@@ -423,9 +423,7 @@ def preview(slug: str) -> str:
     found = survey_by_slug(session, slug)
     if found is None:
         abort(404)
-    organisations = (
-        organisations_at_levels(session, found.levels) if found.allow_open_link else None
-    )
+    organisations = organisation_choices(session, found.levels) if found.allow_open_link else None
     form = build_response_form(found, organisations, current_app.config["MAX_TEXT_ANSWER"])(
         formdata=None
     )

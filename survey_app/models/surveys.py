@@ -1,10 +1,11 @@
 """Surveys as loaded from their definition files: themes, questions, scales, options, codebooks."""
 
 import enum
+import uuid
 from datetime import UTC, datetime
 from typing import Optional
 
-from sqlalchemy import Column, Text, UniqueConstraint, event
+from sqlalchemy import Column, String, Text, UniqueConstraint, event
 from sqlmodel import Field, Relationship, SQLModel
 
 
@@ -22,6 +23,11 @@ class QuestionType(enum.StrEnum):
 
 class InvalidTransition(ValueError):
     """A wave was asked to move to a status it cannot reach from where it is."""
+
+
+def new_definition_revision() -> str:
+    """A revision name no survey has had: 32 random hexadecimal digits."""
+    return uuid.uuid4().hex
 
 
 class Survey(SQLModel, table=True):
@@ -44,6 +50,13 @@ class Survey(SQLModel, table=True):
     on_record_question: str = Field(default="", max_length=500)
     #: SHA-256 of the definition file as last loaded: reloading an unchanged file does nothing.
     definition_sha256: str = Field(max_length=64)
+    #: A new random value whenever a load changes the definition: respondents' pages keep each
+    #: revision's questions in memory (`services.surveys.accepting_survey`). The fingerprint
+    #: cannot serve: a file changed and changed back has its old fingerprint but new rows.
+    definition_revision: str = Field(
+        default_factory=new_definition_revision,
+        sa_column=Column(String(32), nullable=False, server_default=""),
+    )
     #: Days a response is kept after it was submitted; `survey-app purge` deletes older ones.
     #: Null: kept until deleted by hand.
     retention_days: int | None = None

@@ -14,16 +14,16 @@ from forms.respondent import (
     FormPage,
     Navigation,
     ResponseForm,
-    build_response_form,
     navigation_from,
+    response_form_class,
     resume_form,
 )
 from survey_app.db import get_session, show_again_if_database_fails
-from survey_app.models import Invitation, Organisation, Survey
+from survey_app.models import Invitation, Organisation, Survey, Wave
 from survey_app.respond import bp
 from survey_app.security import TOKEN_LIMIT_PER_ADDRESS, csrf, failed_token, limiter
 from survey_app.services.invitations import find_invitation
-from survey_app.services.organisations import organisations_at_levels
+from survey_app.services.organisations import organisation_choices
 from survey_app.services.responses import (
     InvitationAlreadyUsed,
     SurveyNotAccepting,
@@ -31,7 +31,12 @@ from survey_app.services.responses import (
     submit_response,
 )
 from survey_app.services.saved_answers import save_answers, saved_answers_for
-from survey_app.services.surveys import accepting_survey, open_link_surveys, survey_by_slug
+from survey_app.services.surveys import (
+    OpenSurvey,
+    accepting_survey,
+    open_link_surveys,
+    survey_by_slug,
+)
 
 #: One message for an unknown and a used link, so the page does not tell which tokens exist.
 LINK_NOT_VALID = "This link is not valid. It may have been used already, or mistyped."
@@ -39,10 +44,12 @@ LINK_NOT_VALID = "This link is not valid. It may have been used already, or mist
 
 @dataclass(frozen=True, slots=True)
 class Respondent:
-    """Who is answering: the survey, the organisation an invitation is for (None for an open
-    link, where the form asks), and the invitation (None for an open link)."""
+    """Who is answering: the survey (a definition shared by the process's requests) and its
+    open wave, the organisation an invitation is for (None for an open link, where the form
+    asks), and the invitation (None for an open link)."""
 
     survey: Survey
+    wave: Wave
     organisation: Organisation | None
     invitation: Invitation | None
 
@@ -61,7 +68,7 @@ def _unavailable(message: str, status: int) -> tuple[str, int]:
     return render_template("respond/unavailable.html", message=message), status
 
 
-def _accepting_survey(slug: str) -> Survey | None:
+def _accepting_survey(slug: str) -> OpenSurvey | None:
     return accepting_survey(get_session(), slug)
 
 
@@ -77,12 +84,13 @@ def _not_kept_by_caches(response: HttpResponse) -> HttpResponse:
 @bp.route("/s/<slug>", methods=["GET", "POST"])
 @csrf.exempt  # the form's own CSRF field is checked, so a failure re-shows the answers
 def open_link(slug: str) -> str | tuple[str, int] | HttpResponse:
-    survey = _accepting_survey(slug)
-    if survey is None or not survey.allow_open_link:
+    accepting = _accepting_survey(slug)
+    if accepting is None or not accepting.survey.allow_open_link:
         return _unavailable("This survey is not open, or the address is wrong.", 404)
-    organisations = organisations_at_levels(get_session(), survey.levels)
-    form = build_response_form(survey, organisations, current_app.config["MAX_TEXT_ANSWER"])()
-    return _answer(Respondent(survey, None, None), form)
+    survey = accepting.survey
+    organisations = organisation_choices(get_session(), survey.levels)
+    form = response_form_class(survey, organisations, current_app.config["MAX_TEXT_ANSWER"])()
+    return _answer(Respondent(survey, accepting.wave, None, None), form)
 
 
 @bp.route("/s/<slug>/<token>", methods=["GET", "POST"])
@@ -90,20 +98,23 @@ def open_link(slug: str) -> str | tuple[str, int] | HttpResponse:
 @limiter.limit(TOKEN_LIMIT_PER_ADDRESS, deduct_when=failed_token)
 def invitation(slug: str, token: str) -> str | tuple[str, int] | HttpResponse:
     session = get_session()
-    survey = _accepting_survey(slug)
-    if survey is None:
+    accepting = _accepting_survey(slug)
+    if accepting is None:
         return _unavailable("This survey is not open, or the address is wrong.", 404)
-    found = find_invitation(session, survey, token)
+    survey = accepting.survey
+    found = find_invitation(session, accepting.wave, token)
     if found is None:
         return _unavailable(LINK_NOT_VALID, 404)
-    form_class = build_response_form(survey, None, current_app.config["MAX_TEXT_ANSWER"])
+    form_class = response_form_class(survey, None, current_app.config["MAX_TEXT_ANSWER"])
     form = form_class()
     if found.used_at is not None:
         if form.is_submitted() and already_submitted(session, form.submission_key.data):
             # This very page was stored (the reply was lost, or it was sent twice).
             return redirect(url_for("respond.thanks", slug=survey.slug), code=303)
         return _unavailable(LINK_NOT_VALID, 410)
-    respondent = Respondent(survey, session.get(Organisation, found.organisation_id), found)
+    respondent = Respondent(
+        survey, accepting.wave, session.get(Organisation, found.organisation_id), found
+    )
     if not form.is_submitted():
         saved = saved_answers_for(session, found)
         if saved is not None:
@@ -130,7 +141,7 @@ def _blank_questions(survey: Survey, form: ResponseForm, page: FormPage) -> Mark
     )
     key = (
         survey.id,
-        survey.definition_sha256,
+        survey.definition_revision,
         form.max_text,
         page.index,
         tuple((choice.value, choice.label) for choice in organisations),
@@ -290,6 +301,7 @@ def _send(
             on_record=form.on_record(),
             invitation=respondent.invitation,
             submission_key=form.submission_key.data,
+            wave=respondent.wave,
         )
     except InvitationAlreadyUsed:
         return _unavailable(LINK_NOT_VALID, 410)

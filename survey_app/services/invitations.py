@@ -96,18 +96,17 @@ def create_invitations(
     return issued
 
 
-def find_invitation(session: Session, survey: Survey, token: str) -> Invitation | None:
-    """The invitation to the current wave of `survey` whose token is `token`, used or not,
+def find_invitation(session: Session, wave: Wave, token: str) -> Invitation | None:
+    """The invitation to `wave` (a survey's current wave) whose token is `token`, used or not,
     while that wave is open; None if there is none. An invitation to an earlier wave, or to a
     wave not open now, is refused as no invitation: its period is over (or not begun)."""
     if not 20 <= len(token) <= 100:
         return None
-    wave = survey.current_wave
     if not wave.is_accepting(utcnow()):
         return None
     return session.exec(
         select(Invitation).where(
-            Invitation.survey_id == survey.id,
+            Invitation.survey_id == wave.survey_id,
             Invitation.wave_id == wave.id,
             Invitation.token_sha256 == token_digest(token),
         )

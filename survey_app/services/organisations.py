@@ -205,16 +205,25 @@ def is_within(org: Organisation, scopes: Iterable[Organisation]) -> bool:
     return any(org.path_id(scope.level) == scope.id for scope in scopes)
 
 
-def organisations_at_levels(session: Session, levels: Iterable[str]) -> list[Organisation]:
-    """Organisations at any of `levels`, ordered by name."""
+@dataclass(frozen=True, slots=True)
+class OrganisationChoice:
+    """An organisation as a respondent picks it from a list: plain values, which forms shared
+    between requests may hold (an ORM object belongs to one request's session)."""
+
+    id: int
+    code: str
+    name: str
+
+
+def organisation_choices(session: Session, levels: Iterable[str]) -> tuple[OrganisationChoice, ...]:
+    """The organisations at any of `levels`, ordered by name (then code)."""
     wanted = [OrgLevel(level) for level in levels]
-    return list(
-        session.exec(
-            select(Organisation)
-            .where(col(Organisation.level).in_(wanted))
-            .order_by(Organisation.name)
-        ).all()
-    )
+    rows = session.exec(
+        select(Organisation.id, Organisation.code, Organisation.name)
+        .where(col(Organisation.level).in_(wanted))
+        .order_by(Organisation.name, Organisation.code)
+    ).all()
+    return tuple(OrganisationChoice(*row) for row in rows)  # type: ignore[arg-type]
 
 
 def organisations_by_codes(session: Session, codes: Iterable[str]) -> list[Organisation]:

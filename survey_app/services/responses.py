@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -28,6 +28,7 @@ from survey_app.models.responses import likert_vector_columns
 from survey_app.questions import InvalidAnswer, ParsedAnswer, parse_answer
 from survey_app.services import ServiceError, audit
 from survey_app.services.audit import COMMAND_LINE, Actor
+from survey_app.services.organisations import OrganisationChoice
 
 RESERVED_COLUMNS = ("org_code", "submitted_at", "on_record")
 MAX_IMPORT_ROWS = 200_000
@@ -57,14 +58,16 @@ def stored_time(survey: Survey, moment: datetime) -> datetime:
 def submit_response(
     session: Session,
     survey: Survey,
-    organisation: Organisation,
+    organisation: Organisation | OrganisationChoice,
     answers: Mapping[int, ParsedAnswer],
     on_record: bool = False,
     invitation: Invitation | None = None,
     submission_key: str | None = None,
+    wave: Wave | None = None,
 ) -> Response:
     """Store one response to the survey's current wave and mark its invitation used, in one
-    transaction.
+    transaction. `wave` is that wave when the caller has read it already (the respondent's
+    pages, whose survey is a shared definition without its waves).
 
     Refuses SurveyNotAccepting when the current wave is not open now and InvitationAlreadyUsed
     when the invitation was used, even by a submission racing this one: the conditional UPDATE
@@ -76,7 +79,7 @@ def submit_response(
     stored exactly once, also when its invitation is marked used by the first sending.
     """
     now = utcnow()
-    wave = survey.current_wave
+    wave = wave or survey.current_wave
     if not wave.is_accepting(now):
         raise SurveyNotAccepting(f"{wave.label} is not taking responses")
     if invitation is not None and invitation.wave_id != wave.id:
@@ -95,9 +98,9 @@ def submit_response(
             session.exec(  # type: ignore[call-overload]
                 delete(SavedAnswers).where(col(SavedAnswers.invitation_id) == invitation.id)
             )
-        response = _new_response(survey, wave, organisation, answers, on_record, now)
-        response.submission_key = submission_key
-        session.add(response)
+        new = _new_response(survey, wave, organisation, answers, on_record, now)
+        new.response.submission_key = submission_key
+        _store(session, [new])
         session.commit()
     except (InvitationAlreadyUsed, IntegrityError):
         session.rollback()
@@ -111,7 +114,7 @@ def submit_response(
     except BaseException:
         session.rollback()
         raise
-    return response
+    return new.response
 
 
 def already_submitted(session: Session, submission_key: str | None) -> bool:
@@ -123,15 +126,23 @@ def _response_with_key(session: Session, submission_key: str) -> Response | None
     return session.exec(select(Response).where(Response.submission_key == submission_key)).first()
 
 
+@dataclass(frozen=True, slots=True)
+class _NewResponse:
+    """A response to store and its answers by question id."""
+
+    response: Response
+    answers: Mapping[int, ParsedAnswer]
+
+
 def _new_response(
     survey: Survey,
     wave: Wave,
-    organisation: Organisation,
+    organisation: Organisation | OrganisationChoice,
     answers: Mapping[int, ParsedAnswer],
     on_record: bool,
     submitted_at: datetime,
-) -> Response:
-    return Response(
+) -> _NewResponse:
+    response = Response(
         survey_id=survey.id,  # type: ignore[arg-type]
         wave_id=wave.id,  # type: ignore[arg-type]
         organisation_id=organisation.id,  # type: ignore[arg-type]
@@ -142,16 +153,29 @@ def _new_response(
             {q.id for q in survey.questions if q.type == QuestionType.LIKERT},  # type: ignore[misc]
             {qid: parsed.value for qid, parsed in answers.items() if parsed.value is not None},
         ),
-        answers=[
-            Answer(
-                question_id=question_id,
-                value=parsed.value,
-                option_id=parsed.option_id,
-                text=parsed.text,
-            )
-            for question_id, parsed in answers.items()
-        ],
     )
+    return _NewResponse(response, answers)
+
+
+def _store(session: Session, new_responses: Sequence[_NewResponse]) -> None:
+    """Add `new_responses` and their answers to the session's transaction (not committed).
+    The responses go in as objects, whose ids the answers need; the answers as rows of one
+    multi-row INSERT, so that a submission's twenty answers are not twenty ORM objects."""
+    session.add_all([new.response for new in new_responses])
+    session.flush()
+    rows = [
+        {
+            "response_id": new.response.id,
+            "question_id": question_id,
+            "value": parsed.value,
+            "option_id": parsed.option_id,
+            "text": parsed.text,
+        }
+        for new in new_responses
+        for question_id, parsed in new.answers.items()
+    ]
+    if rows:
+        session.execute(insert(Answer.__table__), rows)  # type: ignore[attr-defined]
 
 
 @dataclass(slots=True)
@@ -211,7 +235,7 @@ def import_responses(
         ).all()
     }
     report = ImportReport()
-    responses: list[Response] = []
+    responses: list[_NewResponse] = []
     now = utcnow()
     for row_number, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
@@ -241,7 +265,7 @@ def import_responses(
             + "\n".join(shown)
             + (f"\n... and {more} more" if more else "")
         )
-    session.add_all(responses)
+    _store(session, responses)
     audit.record(
         session,
         AuditAction.RESPONSES_IMPORTED,
@@ -273,7 +297,7 @@ def _response_from_row(
     record: Mapping[str, str],
     now: datetime,
     max_text: int,
-) -> Response:
+) -> _NewResponse:
     org_code = record["org_code"].strip()
     organisation = organisations.get(org_code)
     if organisation is None:

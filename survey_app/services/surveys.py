@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import raiseload, selectinload
 from sqlmodel import Session, col, select
 
 from survey_app.definitions import (
@@ -35,7 +35,7 @@ from survey_app.models import (
     Theme,
     Wave,
 )
-from survey_app.models.surveys import default_wave_name
+from survey_app.models.surveys import default_wave_name, new_definition_revision
 from survey_app.services import ServiceError
 from survey_app.services import responses as response_service
 from survey_app.services.audit import COMMAND_LINE, Actor, record
@@ -351,6 +351,7 @@ def _upsert_survey(
     survey.asks_on_record = definition.on_record is not None
     survey.on_record_question = definition.on_record.text if definition.on_record else ""
     survey.definition_sha256 = digest
+    survey.definition_revision = new_definition_revision()
     if definition.retention_days is not None:
         # A file without retention_days leaves the period set by `survey-app surveys retention`.
         survey.retention_days = definition.retention_days
@@ -559,11 +560,67 @@ def list_surveys(session: Session) -> list[dict[str, object]]:
     return [entry.as_json() for entry in survey_listing(session)]
 
 
-def accepting_survey(session: Session, slug: str) -> Survey | None:
-    """The survey with `slug` if it is taking responses now, else None."""
-    survey = survey_by_slug(session, slug)
-    if survey is None or survey_status(survey) != SurveyStatus.OPEN:
+@dataclass(frozen=True, slots=True)
+class OpenSurvey:
+    """A survey taking responses: its definition, shared by every request of the process and
+    never changed (its `waves` cannot be read), and its current wave, read in the request's
+    own session."""
+
+    survey: Survey
+    wave: Wave
+
+
+#: Definitions as respondents' pages use them, by (survey id, definition revision). Each is
+#: loaded once per process and detached from any session; requests on every thread read them.
+_respondent_definitions: dict[tuple[int, str], Survey] = {}
+#: Revisions kept per process (a reload of a survey adds one).
+_RESPONDENT_DEFINITIONS_KEPT = 32
+
+
+def accepting_survey(session: Session, slug: str) -> OpenSurvey | None:
+    """The survey with `slug` and its current wave if that wave is taking responses now, else
+    None. One query reads the wave and the definition's revision; the definition itself (its
+    questions, scales, options and codebooks: seven queries and a few hundred rows) is read
+    only when this process has not yet seen that revision."""
+    row = session.exec(
+        select(Survey.id, Survey.definition_revision, Wave)
+        .join(Wave, col(Wave.survey_id) == Survey.id)
+        .where(Survey.slug == slug)
+        .order_by(col(Wave.number).desc())
+        .limit(1)
+    ).first()
+    if row is None:
         return None
+    survey_id, revision, wave = row
+    if not wave.is_accepting(response_service.utcnow()):
+        return None
+    key = (survey_id, revision)
+    survey = _respondent_definitions.get(key)
+    if survey is None:
+        survey = _detached_definition(session, survey_id)
+        if len(_respondent_definitions) >= _RESPONDENT_DEFINITIONS_KEPT:
+            _respondent_definitions.clear()
+        _respondent_definitions[key] = survey
+    return OpenSurvey(survey, wave)
+
+
+def _detached_definition(session: Session, survey_id: int) -> Survey:
+    """The survey with its definition loaded, in a session of its own on `session`'s
+    connection (so in the same transaction, seeing the same revision) that is closed before
+    returning: committing or expiring the request's session cannot touch it."""
+    with Session(bind=session.connection()) as loader:
+        survey = loader.exec(
+            select(Survey)
+            .where(Survey.id == survey_id)
+            .options(
+                raiseload(Survey.waves),  # type: ignore[arg-type]
+                selectinload(Survey.themes),  # type: ignore[arg-type]
+                selectinload(Survey.questions).selectinload(Question.scale_points),  # type: ignore[arg-type]
+                selectinload(Survey.questions).selectinload(Question.options),  # type: ignore[arg-type]
+                selectinload(Survey.questions).selectinload(Question.text_themes),  # type: ignore[arg-type]
+                selectinload(Survey.questions).selectinload(Question.theme),  # type: ignore[arg-type]
+            )
+        ).one()
     return survey
 
 
