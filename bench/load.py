@@ -697,7 +697,7 @@ def run(args: argparse.Namespace, server: Server, definition: dict[str, Any]) ->
 
     print(
         f"gunicorn: {args.workers} workers ({os.environ.get('GUNICORN_WORKER_CLASS', 'gthread')}"
-        f", {os.environ.get('GUNICORN_THREADS', '4')} threads), {args.connections} client "
+        f", {os.environ.get('GUNICORN_THREADS', '1')} threads), {args.connections} client "
         f"connections, {args.practices} practices in the form"
     )
     if restart:

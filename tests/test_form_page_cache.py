@@ -4,15 +4,20 @@ sees must still follow the organisations and the survey definition as they are n
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from survey_app.models import Organisation, Survey
+from survey_app.definitions import shipped_definition_paths
+from survey_app.models import Answer, Organisation, Question, Survey
 from survey_app.models.surveys import new_definition_revision
+from survey_app.services.surveys import load_definition_files
 from tests.test_lost_connection import hidden_field
-from tests.test_respond import PLACEMENT
+from tests.test_respond import PLACEMENT, placement_answers
+
+PLACEMENT_SLUG = "placement-quality"
 
 
 def test_each_form_page_has_its_own_key_and_token(client: FlaskClient, hubs: Any) -> None:
@@ -41,3 +46,42 @@ def test_a_changed_definition_changes_the_form(
     db_session.add_all([question, survey])
     db_session.commit()
     assert "I was welcomed warmly on my first day" in client.get(PLACEMENT).text
+
+
+def test_a_definition_changed_and_changed_back_stores_answers_against_its_new_rows(
+    client: FlaskClient,
+    hubs: Any,
+    db_session: Session,
+    surveys: dict[str, Survey],
+    tmp_path: Path,
+) -> None:
+    """Loading a file that drops a question and then the original again gives the original
+    fingerprint back, but the question is a new row: the form kept in memory for that
+    fingerprint would store its answers against the deleted row."""
+    shipped = next(path for path in shipped_definition_paths() if path.stem == PLACEMENT_SLUG)
+    text = shipped.read_text(encoding="utf-8")
+    dropped = "\n".join(line for line in text.splitlines() if "code: ind_expectations" not in line)
+    assert dropped != text
+    # Answered without ind_expectations (a question with answers cannot be dropped); the
+    # survey's form is now kept in memory.
+    assert client.post(PLACEMENT, data=placement_answers(client)).status_code == 303
+    before = question_id(db_session, "ind_expectations")
+
+    (tmp_path / "dropped.yaml").write_text(dropped, encoding="utf-8")
+    load_definition_files(db_session, [tmp_path / "dropped.yaml"])
+    load_definition_files(db_session, [shipped])
+    db_session.expire_all()
+    after = question_id(db_session, "ind_expectations")
+    assert after != before
+
+    sent = client.post(PLACEMENT, data=placement_answers(client, ind_expectations="2"))
+    assert sent.status_code == 303
+    assert db_session.exec(select(Answer.value).where(Answer.question_id == after)).all() == [2]
+
+
+def question_id(session: Session, code: str) -> int | None:
+    return session.exec(
+        select(Question.id)
+        .join(Survey, col(Survey.id) == Question.survey_id)
+        .where(Survey.slug == PLACEMENT_SLUG, Question.code == code)
+    ).one()
