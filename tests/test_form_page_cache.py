@@ -1,5 +1,6 @@
-"""The open-link form's questions are rendered once per process and reused: what a respondent
-sees must still follow the organisations and the survey definition as they are now."""
+"""The open-link form (its first page whole, the questions of the others) is rendered once per
+process and reused, and the survey definition behind it is kept per revision: what a respondent
+sees and stores must still follow the organisations and the definition as they are now."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, col, select
 
 from survey_app.definitions import shipped_definition_paths
-from survey_app.models import Answer, Organisation, Question, Survey
+from survey_app.models import Answer, Organisation, Question, Response, Survey, User
 from survey_app.models.surveys import new_definition_revision
 from survey_app.services.surveys import load_definition_files
 from tests.test_lost_connection import hidden_field
@@ -20,10 +22,59 @@ from tests.test_respond import PLACEMENT, placement_answers
 PLACEMENT_SLUG = "placement-quality"
 
 
-def test_each_form_page_has_its_own_key_and_token(client: FlaskClient, hubs: Any) -> None:
-    first, second = client.get(PLACEMENT).text, client.get(PLACEMENT).text
+def test_each_form_page_has_its_own_key_and_token(
+    app: Flask, hubs: Any, db_session: Session
+) -> None:
+    """The first page is kept whole per process with its two per-visitor values put in: two
+    visitors get different values, the same page otherwise, and each can send it."""
+    one, other = app.test_client(), app.test_client()
+    first, second = one.get(PLACEMENT).text, other.get(PLACEMENT).text
     assert hidden_field(first, "submission_key") != hidden_field(second, "submission_key")
+    assert hidden_field(first, "csrf_token") != hidden_field(second, "csrf_token")
+    assert without_values(first) == without_values(second)
     assert "Cathedral Surgery (P-EK1)" in second
+    for client, page in ((other, second), (one, first)):
+        sent = client.post(PLACEMENT, data=answers_from(page))
+        assert sent.status_code == 303, sent.text
+    assert len(db_session.exec(select(Response)).all()) == 2
+
+
+def test_a_signed_in_users_page_is_never_shown_to_another(
+    app: Flask,
+    hubs: Any,
+    make_user: Callable[..., User],
+    sign_in: Callable[..., Any],
+    client: FlaskClient,
+) -> None:
+    """A signed-in user's header names them: their page must not be the one kept for others."""
+    make_user("lead@example.nhs.uk")
+    sign_in("lead@example.nhs.uk")
+    assert "lead@example.nhs.uk" in client.get(PLACEMENT).text
+    visitor = app.test_client()
+    assert "lead@example.nhs.uk" not in visitor.get(PLACEMENT).text
+    assert "lead@example.nhs.uk" in client.get(PLACEMENT).text
+
+
+def without_values(html: str) -> str:
+    """`html` without the values of its CSRF token and submission key."""
+    for name in ("csrf_token", "submission_key"):
+        html = html.replace(hidden_field(html, name), "")
+    return html
+
+
+def answers_from(page: str) -> dict[str, str]:
+    """A complete placement answer sent with `page`'s CSRF token and submission key."""
+    return {
+        "csrf_token": hidden_field(page, "csrf_token"),
+        "submission_key": hidden_field(page, "submission_key"),
+        "organisation": "P-EK1",
+        "profession": "pharmacist",
+        "stage": "newly-qualified",
+        "length": "1-to-3-months",
+        "ind_welcome": "4",
+        "sup_named": "5",
+        "overall": "4",
+    }
 
 
 def test_a_new_organisation_appears_in_the_form(

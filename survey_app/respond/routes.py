@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, redirect, render_template, request, url_for
-from markupsafe import Markup
+from flask import session as flask_session
+from flask_login import current_user
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response as HttpResponse
 
 from forms.respondent import (
@@ -192,9 +194,54 @@ def _page(
     return render_template(template, **context), status
 
 
+#: The open link's first page as a visitor first gets it, by what it depends on; each is the
+#: page's HTML before its CSRF token, between the token and the submission key, and after.
+_first_pages: dict[tuple[object, ...], tuple[str, str, str]] = {}
+#: Versions kept per process, as for `_blank_questions_html`.
+_FIRST_PAGES_KEPT = 16
+
+
+def _first_open_link_page(respondent: Respondent, form: ResponseForm) -> str:
+    """The open link's first page with nothing answered: the same for every visitor who is not
+    signed in apart from the form's CSRF token and submission key, so it is rendered once per
+    process for each version of the definition and organisation list, and the two values are
+    put into a copy. It is what most visitors to a national survey's link get; rendering it
+    was the larger part of serving it. A page for a signed-in user (whose header names them)
+    or with a message waiting to be shown is rendered afresh."""
+    organisations = form[ORGANISATION_FIELD].choices if ORGANISATION_FIELD in form else ()
+    key = (
+        respondent.survey.id,
+        respondent.survey.definition_revision,
+        form.max_text,
+        request.script_root,
+        tuple((choice.value, choice.label) for choice in organisations),
+    )
+    token = str(escape(form.csrf_token.current_token))
+    submission_key = str(escape(form.submission_key.data))
+    parts = _first_pages.get(key)
+    if parts is not None:
+        before, between, after = parts
+        return before + token + between + submission_key + after
+    html = _page(respondent, form, 0, reached=0)[0]
+    before, _, rest = html.partition(token)
+    between, _, after = rest.partition(submission_key)
+    # Each value once, the token first: otherwise the page is served as it is, not kept.
+    if html.count(token) == 1 and html.count(submission_key) == 1 and after:
+        if len(_first_pages) >= _FIRST_PAGES_KEPT:
+            _first_pages.clear()
+        _first_pages[key] = (before, between, after)
+    return html
+
+
 def _answer(respondent: Respondent, form: ResponseForm) -> str | tuple[str, int] | HttpResponse:
     """A form page shown, or the answers sent from one: each button's work (see `Action`)."""
     if not form.is_submitted():
+        if (
+            respondent.invitation is None
+            and not current_user.is_authenticated
+            and "_flashes" not in flask_session
+        ):
+            return _first_open_link_page(respondent, form)
         return _page(respondent, form, 0, reached=0)
     page_count = len(form.pages)
     navigation = navigation_from(request.form, page_count)
