@@ -47,8 +47,9 @@ workers = _env_int("GUNICORN_WORKERS", _env_int("WEB_CONCURRENCY", _default_work
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 #: One thread per worker by default: with 4, workers died of segmentation faults under
 #: bench/load.py (about 1 in 1,000 submissions, in the ORM or the garbage collector; the
-#: cause is not found, see docs/deployment.md), with 1 never (5,500 submissions). Raise it
-#: only after a clean run of bench/load.py with the new value.
+#: cause is not found, see docs/deployment.md), with 1 never (5,500 submissions). Since the
+#: respondents' requests stopped building ORM objects per answer, 4 ran clean for 15,000
+#: submissions. Raise it only after a clean run of bench/load.py with the new value.
 threads = _env_int("GUNICORN_THREADS", 1)
 
 #: A worker whose main loop is silent this long is killed and replaced. With gthread this

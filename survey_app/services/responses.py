@@ -159,8 +159,9 @@ def _new_response(
 
 def _store(session: Session, new_responses: Sequence[_NewResponse]) -> None:
     """Add `new_responses` and their answers to the session's transaction (not committed).
-    The responses go in as objects, whose ids the answers need; the answers as rows of one
-    multi-row INSERT, so that a submission's twenty answers are not twenty ORM objects."""
+    The responses go in as objects, whose ids the answers need; the answers as plain rows of
+    one Core INSERT executed for all of them, so that a submission's twenty answers are not
+    twenty ORM objects."""
     session.add_all([new.response for new in new_responses])
     session.flush()
     rows = [
