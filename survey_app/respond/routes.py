@@ -37,7 +37,7 @@ from survey_app.services.surveys import (
     OpenSurvey,
     accepting_survey,
     open_link_surveys,
-    survey_by_slug,
+    survey_without_definition,
 )
 
 #: One message for an unknown and a used link, so the page does not tell which tokens exist.
@@ -361,7 +361,8 @@ def _send(
 
 @bp.get("/s/<slug>/thanks")
 def thanks(slug: str) -> str | tuple[str, int]:
-    survey = survey_by_slug(get_session(), slug)
+    # Every respondent lands here: the survey's title and anonymity are all the page shows.
+    survey = survey_without_definition(get_session(), slug)
     if survey is None:
         return _unavailable("There is no survey at this address.", 404)
     return render_template(

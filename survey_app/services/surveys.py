@@ -68,6 +68,13 @@ def survey_by_slug(session: Session, slug: str) -> Survey | None:
     return session.exec(statement).first()
 
 
+def survey_without_definition(session: Session, slug: str) -> Survey | None:
+    """The survey with `slug` by its own columns alone (title, anonymity, ...), or None: what
+    a page that shows no question needs, in one query. Its questions and waves, if asked for,
+    are read when first used."""
+    return session.exec(select(Survey).where(Survey.slug == slug)).first()
+
+
 def require_survey(session: Session, slug: str) -> Survey:
     """The survey, or ServiceError when no survey has that slug."""
     survey = survey_by_slug(session, slug)
