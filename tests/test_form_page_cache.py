@@ -34,7 +34,7 @@ def test_each_form_page_has_its_own_key_and_token(
     assert without_values(first) == without_values(second)
     assert "Cathedral Surgery (P-EK1)" in second
     for client, page in ((other, second), (one, first)):
-        sent = client.post(PLACEMENT, data=answers_from(page))
+        sent = client.post(PLACEMENT, data=answers_from(client, page))
         assert sent.status_code == 303, sent.text
     assert len(db_session.exec(select(Response)).all()) == 2
 
@@ -62,19 +62,13 @@ def without_values(html: str) -> str:
     return html
 
 
-def answers_from(page: str) -> dict[str, str]:
+def answers_from(client: FlaskClient, page: str) -> dict[str, str]:
     """A complete placement answer sent with `page`'s CSRF token and submission key."""
-    return {
-        "csrf_token": hidden_field(page, "csrf_token"),
-        "submission_key": hidden_field(page, "submission_key"),
-        "organisation": "P-EK1",
-        "profession": "pharmacist",
-        "stage": "newly-qualified",
-        "length": "1-to-3-months",
-        "ind_welcome": "4",
-        "sup_named": "5",
-        "overall": "4",
-    }
+    return placement_answers(
+        client,
+        csrf_token=hidden_field(page, "csrf_token"),
+        submission_key=hidden_field(page, "submission_key"),
+    )
 
 
 def test_a_new_organisation_appears_in_the_form(

@@ -51,19 +51,21 @@ class LoadResult:
     changed: bool
 
 
+#: Loader options reading a survey's whole definition: themes, questions and each question's
+#: scale, options, codebook and theme, a query each.
+_DEFINITION = (
+    selectinload(Survey.themes),  # type: ignore[arg-type]
+    selectinload(Survey.questions).selectinload(Question.scale_points),  # type: ignore[arg-type]
+    selectinload(Survey.questions).selectinload(Question.options),  # type: ignore[arg-type]
+    selectinload(Survey.questions).selectinload(Question.text_themes),  # type: ignore[arg-type]
+    selectinload(Survey.questions).selectinload(Question.theme),  # type: ignore[arg-type]
+)
+
+
 def survey_by_slug(session: Session, slug: str) -> Survey | None:
     """The survey with its themes, questions, scales, options and codebooks, or None."""
     statement = (
-        select(Survey)
-        .where(Survey.slug == slug)
-        .options(
-            selectinload(Survey.themes),  # type: ignore[arg-type]
-            selectinload(Survey.waves),  # type: ignore[arg-type]
-            selectinload(Survey.questions).selectinload(Question.scale_points),  # type: ignore[arg-type]
-            selectinload(Survey.questions).selectinload(Question.options),  # type: ignore[arg-type]
-            selectinload(Survey.questions).selectinload(Question.text_themes),  # type: ignore[arg-type]
-            selectinload(Survey.questions).selectinload(Question.theme),  # type: ignore[arg-type]
-        )
+        select(Survey).where(Survey.slug == slug).options(selectinload(Survey.waves), *_DEFINITION)  # type: ignore[arg-type]
     )
     return session.exec(statement).first()
 
@@ -619,14 +621,7 @@ def _detached_definition(session: Session, survey_id: int) -> Survey:
         survey = loader.exec(
             select(Survey)
             .where(Survey.id == survey_id)
-            .options(
-                raiseload(Survey.waves),  # type: ignore[arg-type]
-                selectinload(Survey.themes),  # type: ignore[arg-type]
-                selectinload(Survey.questions).selectinload(Question.scale_points),  # type: ignore[arg-type]
-                selectinload(Survey.questions).selectinload(Question.options),  # type: ignore[arg-type]
-                selectinload(Survey.questions).selectinload(Question.text_themes),  # type: ignore[arg-type]
-                selectinload(Survey.questions).selectinload(Question.theme),  # type: ignore[arg-type]
-            )
+            .options(raiseload(Survey.waves), *_DEFINITION)  # type: ignore[arg-type]
         ).one()
     return survey
 
