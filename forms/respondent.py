@@ -19,6 +19,7 @@ from wtforms.validators import ValidationError
 
 from forms.base import PageForm
 from survey_app.models import Question, QuestionType, Survey
+from survey_app.process_cache import ProcessCache
 from survey_app.questions import InvalidAnswer, ParsedAnswer, parse_answer
 from survey_app.services.organisations import OrganisationChoice
 
@@ -392,28 +393,18 @@ def build_response_form(
 
 
 #: Form classes respondents' pages use, by what they are built from; see `response_form_class`.
-_response_form_classes: dict[tuple[object, ...], type[ResponseForm]] = {}
-#: Classes kept per process: each survey revision and organisation list makes one.
-_RESPONSE_FORM_CLASSES_KEPT = 64
+_response_form_classes: ProcessCache[type[ResponseForm]] = ProcessCache(limit=64)
 
 
 def response_form_class(
-    survey: Survey, organisations: Sequence[OrganisationChoice] | None, max_text: int
+    survey: Survey, organisations: tuple[OrganisationChoice, ...] | None, max_text: int
 ) -> type[ResponseForm]:
     """The form class `build_response_form` makes, built once per process for each revision
     of the survey's definition, list of organisations and answer length, then shared by the
     requests (each makes its own instance; nothing changes the class). `survey` must be the
-    definition for respondents (`services.surveys.accepting_survey`), which never changes."""
-    key = (
-        survey.id,
-        survey.definition_revision,
-        max_text,
-        None if organisations is None else tuple(organisations),
+    definition for respondents (`services.surveys.accepting_survey`), which never changes.
+    Pages rendered from a class may be kept by the class (it names all they depend on)."""
+    key = (survey.id, survey.definition_revision, max_text, organisations)
+    return _response_form_classes.get(  # type: ignore[return-value]
+        key, lambda: build_response_form(survey, organisations, max_text)
     )
-    form_class = _response_form_classes.get(key)
-    if form_class is None:
-        form_class = build_response_form(survey, organisations, max_text)
-        if len(_response_form_classes) >= _RESPONSE_FORM_CLASSES_KEPT:
-            _response_form_classes.clear()
-        _response_form_classes[key] = form_class
-    return form_class

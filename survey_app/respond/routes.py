@@ -11,7 +11,6 @@ from markupsafe import Markup, escape
 from werkzeug.wrappers import Response as HttpResponse
 
 from forms.respondent import (
-    ORGANISATION_FIELD,
     Action,
     FormPage,
     Navigation,
@@ -22,6 +21,7 @@ from forms.respondent import (
 )
 from survey_app.db import get_session, show_again_if_database_fails
 from survey_app.models import Invitation, Organisation, Survey, Wave
+from survey_app.process_cache import ProcessCache
 from survey_app.respond import bp
 from survey_app.security import TOKEN_LIMIT_PER_ADDRESS, csrf, failed_token, limiter
 from survey_app.services.invitations import find_invitation
@@ -127,36 +127,22 @@ def invitation(slug: str, token: str) -> str | tuple[str, int] | HttpResponse:
     return _answer(respondent, form)
 
 
-#: Rendered blank questions by what they depend on; see `_blank_questions`.
-_blank_questions_html: dict[tuple[object, ...], Markup] = {}
-#: Versions kept per process: each survey definition and organisation list makes one per page.
-_BLANK_QUESTIONS_KEPT = 64
+#: Rendered blank questions by form class and page; see `_blank_questions`.
+_blank_questions_html: ProcessCache[Markup] = ProcessCache(limit=64)
 
 
 def _blank_questions(survey: Survey, form: ResponseForm, page: FormPage) -> Markup:
     """The HTML of `page`'s questions with nothing filled in, rendered once per process for
-    each version of the survey's definition and organisation list. NHS.UK's macros make the
-    radios most of the cost of a form page, and every respondent gets the same ones; the CSRF
-    token, the submission key and the answers carried from other pages are outside it."""
-    organisations = (
-        form[ORGANISATION_FIELD].choices if ORGANISATION_FIELD in page.field_names else ()
-    )
-    key = (
-        survey.id,
-        survey.definition_revision,
-        form.max_text,
-        page.index,
-        tuple((choice.value, choice.label) for choice in organisations),
-    )
-    html = _blank_questions_html.get(key)
-    if html is None:
-        html = Markup(
+    each form class (`response_form_class`: each version of the survey's definition and
+    organisation list). NHS.UK's macros make the radios most of the cost of a form page, and
+    every respondent gets the same ones; the CSRF token, the submission key and the answers
+    carried from other pages are outside it."""
+    return _blank_questions_html.get(  # type: ignore[return-value]
+        (type(form), page.index),
+        lambda: Markup(
             render_template("respond/_questions.html", survey=survey, form=form, page=page)
-        )
-        if len(_blank_questions_html) >= _BLANK_QUESTIONS_KEPT:
-            _blank_questions_html.clear()
-        _blank_questions_html[key] = html
-    return html
+        ),
+    )
 
 
 def _page_view(
@@ -194,43 +180,35 @@ def _page(
     return render_template(template, **context), status
 
 
-#: The open link's first page as a visitor first gets it, by what it depends on; each is the
-#: page's HTML before its CSRF token, between the token and the submission key, and after.
-_first_pages: dict[tuple[object, ...], tuple[str, str, str]] = {}
-#: Versions kept per process, as for `_blank_questions_html`.
-_FIRST_PAGES_KEPT = 16
+#: The open link's first page as a visitor first gets it, by form class and the application's
+#: root: its HTML before its CSRF token, between the token and the submission key, and after.
+_first_pages: ProcessCache[tuple[str, str, str]] = ProcessCache(limit=16)
 
 
 def _first_open_link_page(respondent: Respondent, form: ResponseForm) -> str:
     """The open link's first page with nothing answered: the same for every visitor who is not
     signed in apart from the form's CSRF token and submission key, so it is rendered once per
-    process for each version of the definition and organisation list, and the two values are
-    put into a copy. It is what most visitors to a national survey's link get; rendering it
-    was the larger part of serving it. A page for a signed-in user (whose header names them)
-    or with a message waiting to be shown is rendered afresh."""
-    organisations = form[ORGANISATION_FIELD].choices if ORGANISATION_FIELD in form else ()
-    key = (
-        respondent.survey.id,
-        respondent.survey.definition_revision,
-        form.max_text,
-        request.script_root,
-        tuple((choice.value, choice.label) for choice in organisations),
-    )
+    process for each form class (each version of the definition and organisation list), and
+    the two values are put into a copy. It is what most visitors to a national survey's link
+    get; rendering it was the larger part of serving it. A page for a signed-in user (whose
+    header names them) or with a message waiting to be shown is rendered afresh."""
     token = str(escape(form.csrf_token.current_token))
     submission_key = str(escape(form.submission_key.data))
-    parts = _first_pages.get(key)
-    if parts is not None:
-        before, between, after = parts
-        return before + token + between + submission_key + after
-    html = _page(respondent, form, 0, reached=0)[0]
-    before, _, rest = html.partition(token)
-    between, _, after = rest.partition(submission_key)
-    # Each value once, the token first: otherwise the page is served as it is, not kept.
-    if html.count(token) == 1 and html.count(submission_key) == 1 and after:
-        if len(_first_pages) >= _FIRST_PAGES_KEPT:
-            _first_pages.clear()
-        _first_pages[key] = (before, between, after)
-    return html
+
+    def split_page() -> tuple[str, str, str] | None:
+        html = _page(respondent, form, 0, reached=0)[0]
+        # Each value once, the token first: otherwise the page cannot be kept.
+        if html.count(token) != 1 or html.count(submission_key) != 1:
+            return None
+        before, _, rest = html.partition(token)
+        between, _, after = rest.partition(submission_key)
+        return (before, between, after) if after else None
+
+    parts = _first_pages.get((type(form), request.script_root), split_page)
+    if parts is None:
+        return _page(respondent, form, 0, reached=0)[0]
+    before, between, after = parts
+    return before + token + between + submission_key + after
 
 
 def _answer(respondent: Respondent, form: ResponseForm) -> str | tuple[str, int] | HttpResponse:

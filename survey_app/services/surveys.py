@@ -36,6 +36,7 @@ from survey_app.models import (
     Wave,
 )
 from survey_app.models.surveys import default_wave_name, new_definition_revision
+from survey_app.process_cache import ProcessCache
 from survey_app.services import ServiceError
 from survey_app.services import responses as response_service
 from survey_app.services.audit import COMMAND_LINE, Actor, record
@@ -581,9 +582,7 @@ class OpenSurvey:
 
 #: Definitions as respondents' pages use them, by (survey id, definition revision). Each is
 #: loaded once per process and detached from any session; requests on every thread read them.
-_respondent_definitions: dict[tuple[int, str], Survey] = {}
-#: Revisions kept per process (a reload of a survey adds one).
-_RESPONDENT_DEFINITIONS_KEPT = 32
+_respondent_definitions: ProcessCache[Survey] = ProcessCache(limit=32)
 
 
 def accepting_survey(session: Session, slug: str) -> OpenSurvey | None:
@@ -603,14 +602,10 @@ def accepting_survey(session: Session, slug: str) -> OpenSurvey | None:
     survey_id, revision, wave = row
     if not wave.is_accepting(response_service.utcnow()):
         return None
-    key = (survey_id, revision)
-    survey = _respondent_definitions.get(key)
-    if survey is None:
-        survey = _detached_definition(session, survey_id)
-        if len(_respondent_definitions) >= _RESPONDENT_DEFINITIONS_KEPT:
-            _respondent_definitions.clear()
-        _respondent_definitions[key] = survey
-    return OpenSurvey(survey, wave)
+    survey = _respondent_definitions.get(
+        (survey_id, revision), lambda: _detached_definition(session, survey_id)
+    )
+    return OpenSurvey(survey, wave)  # type: ignore[arg-type]
 
 
 def _detached_definition(session: Session, survey_id: int) -> Survey:
