@@ -6,9 +6,9 @@ from flask import Flask, current_app, render_template
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from survey_app.config import INSTANCE_PATH, PROJECT_ROOT, Config
+from survey_app.config import INSTANCE_PATH, PROJECT_ROOT, VERSION, Config
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 
 def create_app(config: Config | None = None, command_line: bool = False) -> Flask:

@@ -11,6 +11,9 @@ import tempfile
 from pathlib import Path
 
 #: The project's top folder: `instance/` (the default SQLite database) lives below it.
+#: The software version, printed in reports and part of a rendered report's name.
+VERSION = "0.1.0"
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_PATH = PROJECT_ROOT / "instance"
 

@@ -29,8 +29,8 @@ from reports.pdf import data_fingerprint, render_report_html, render_report_pdf
 from reports.pdf_sandbox import ASSETS as REPORT_ASSETS
 from reports.pdf_sandbox import ReportRenderingError
 from reports.report_inputs import load_report_inputs
-from survey_app import __version__
 from survey_app.auth import staff_required
+from survey_app.config import VERSION
 from survey_app.db import get_session
 from survey_app.models import AuditAction, Organisation, Role, Survey
 from survey_app.security import (
@@ -313,7 +313,7 @@ def report_pdf(slug: str) -> HttpResponse:
     if state.status == "ready":
         return _download(state.path.read_bytes(), "application/pdf", slug, summary, "pdf")
     inputs = load_report_inputs(get_session(), survey, scope, summary)
-    render = partial(render_report_pdf, summary, utcnow(), __version__, **inputs.as_kwargs())
+    render = partial(render_report_pdf, summary, utcnow(), VERSION, **inputs.as_kwargs())
     large = summary["responses"] >= current_app.config["REPORT_BACKGROUND_MIN_RESPONSES"]
     if large or state.status == "pending":
         build_in_background(folder, key, render)
@@ -335,7 +335,7 @@ def report_preview(slug: str) -> HttpResponse:
     """The PDF's own HTML, shown in the browser: the same report, before downloading it."""
     survey, scope, summary = _report_for_request(slug)
     inputs = load_report_inputs(get_session(), survey, scope, summary)
-    html = render_report_html(summary, utcnow(), __version__, **inputs.as_kwargs())
+    html = render_report_html(summary, utcnow(), VERSION, **inputs.as_kwargs())
     _audit_report(AuditAction.REPORT_VIEWED, slug, summary, "preview")
     # The report links its stylesheet relatively (its fonts are relative to the stylesheet). Not
     # a <base>: the CSP forbids one, and it would send the contents' #links to the asset folder.
@@ -379,7 +379,7 @@ def _report_file(slug: str, summary: dict) -> tuple[Path, str]:
     """Where the PDF of `summary` is kept, and its name."""
     scope = summary["scope"]["code"] if summary["scope"] else None
     key = report_key(
-        data_fingerprint(summary), slug, scope, summary["by"], __version__, summary["wave"]
+        data_fingerprint(summary), slug, scope, summary["by"], VERSION, summary["wave"]
     )
     return Path(current_app.config["REPORT_CACHE_DIR"]), key
 
