@@ -6,6 +6,7 @@ from flask import Flask, Response, abort, render_template, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 csrf = CSRFProtect()
 #: Counts live in RATELIMIT_STORAGE_URI: memory:// per process by default; set redis://... when
@@ -84,6 +85,12 @@ def _too_many_requests(_error: RateLimitExceeded) -> tuple[str, int]:
 
 
 def init_app(app: Flask) -> None:
+    """Proxy handling, CSRF, rate limits and security headers for `app`."""
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        # Behind a load balancer every request comes from the balancer's address: without
+        # this, one rate-limit count would be shared by every respondent.
+        hops = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     csrf.init_app(app)
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _too_many_requests)

@@ -1,11 +1,15 @@
-"""Jinja filters that turn form data into the parameters NHS.UK frontend's macros take."""
+"""Jinja set-up: the template loaders and escaping, and the filters that turn form data into the
+parameters NHS.UK frontend's macros take."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from flask import Flask
+from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 from wtforms.fields.choices import SelectChoice
+
+from survey_app.config import VERSION
 
 
 def choice_item(choice: SelectChoice) -> dict[str, str]:
@@ -24,6 +28,20 @@ def field_error(entry: tuple[str, Sequence[str]]) -> dict[str, str]:
 
 
 def init_app(app: Flask) -> None:
+    """Set `app`'s Jinja options, filters and globals; call before anything renders."""
+    app.jinja_options = {
+        "undefined": ChainableUndefined,
+        "loader": ChoiceLoader(
+            [
+                FileSystemLoader(str(app.template_folder)),
+                PackageLoader("nhsuk_frontend_jinja"),
+            ]
+        ),
+        # Flask escapes only templates named *.html; NHS.UK's macros are *.jinja, and every
+        # label, hint and option they render would otherwise go out as raw HTML.
+        "autoescape": True,
+    }
+    app.jinja_env.globals["app_version"] = VERSION
     app.jinja_env.filters["app_field_error"] = field_error
     app.jinja_env.filters["app_choice_item"] = choice_item
     app.jinja_env.filters["app_error_link"] = error_link
