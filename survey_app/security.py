@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from flask import Flask, Response, abort, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from survey_app.errors import json_error, wants_json
 
 csrf = CSRFProtect()
 #: Counts live in RATELIMIT_STORAGE_URI: memory:// per process by default; set redis://... when
@@ -80,7 +83,9 @@ def _csrf_failed(error: CSRFError) -> tuple[str, int]:
     return render_template("errors/csrf.html", reason=error.description), 400
 
 
-def _too_many_requests(_error: RateLimitExceeded) -> tuple[str, int]:
+def _too_many_requests(_error: RateLimitExceeded) -> ResponseReturnValue:
+    if wants_json():
+        return json_error(429, "Too many attempts", "Wait a few minutes, then try again.")
     return render_template("errors/too_many.html"), 429
 
 

@@ -84,6 +84,11 @@ def test_access_log_keeps_invitation_tokens_out(monkeypatch: pytest.MonkeyPatch)
         "GET /s/placement-quality HTTP/1.1"
     )
     assert module.redact_tokens("/s/placement-quality/thanks") == "/s/placement-quality/thanks"
+    # An encoded slash reaches the invitation route all the same: its token is redacted too.
+    for encoded in ("%2F", "%2f"):
+        line = f"GET /s/icb-leaders{encoded}{token} HTTP/1.1"
+        assert module.redact_tokens(line) == "GET /s/icb-leaders/<token> HTTP/1.1"
+    assert module.redact_tokens("GET /reports/a%0Ab HTTP/1.1") == "GET /reports/a%0Ab HTTP/1.1"
 
 
 def test_each_worker_gets_its_own_connection_pool(
