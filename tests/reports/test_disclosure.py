@@ -260,9 +260,17 @@ def waves(draw: st.DrawFn, small: bool = False) -> Wave:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(wave=waves(), min_n=st.sampled_from([3, 5]))
-def test_no_request_solves_a_withheld_cell_or_a_small_group(wave: Wave, min_n: int) -> None:
-    withheld = wave.decide(min_n)
+@given(wave=waves(), min_n=st.sampled_from([3, 5]), data=st.data())
+def test_no_request_solves_a_withheld_cell_or_a_small_group(
+    wave: Wave, min_n: int, data: st.DataObject
+) -> None:
+    """Some totals of measure 1 are forced (themes whose items are withheld there)."""
+    nodes = len(wave.parent)
+    forced = np.zeros((nodes, wave.measures), dtype=bool)
+    forced[data.draw(st.lists(st.integers(0, nodes - 1), max_size=3)), 1] = True
+    crossed = tuple(np.zeros((nodes, p, wave.measures), dtype=bool) for p in wave.options)
+    withheld = wave.decide(min_n, forced=Withheld.forcing(forced, crossed))
+    assert not (forced & ~withheld.totals).any()
     assert equation_leaks(wave, withheld, min_n) == []
 
 
@@ -403,6 +411,34 @@ def test_a_hub_minus_its_published_practices_isolates_a_practice_and_a_pcn_learn
     assert any("leaves 4 learners" in leak for leak in equation_leaks(wave, per_table))
 
     withheld = wave.decide()
+    assert withheld_nodes(withheld) == {a, c, pcn_x, pcn_y}
+    assert equation_leaks(wave, withheld) == []
+    assert linear_leaks(wave, withheld) == []
+
+
+def test_a_skip_level_equation_is_checked_not_only_parent_and_child() -> None:
+    """PCN X (practice a of 2, one learner of its own) is withheld for its size and PCN Y
+    (practice c of 8, one learner of its own) is forced (a theme). Every parent-child equation
+    keeps two unknowns, but the hub (12) minus its published practice c is 4 learners: a's 2
+    and the two PCNs' own. Only the hub-by-practice equation sees it."""
+    wave = Wave(options=())
+    hub = wave.add(chain_to_icb(wave), 3)
+    pcn_x, pcn_y = wave.add(hub, 4), wave.add(hub, 4)
+    a, c = wave.add(pcn_x, 5), wave.add(pcn_y, 5)
+    wave.respond(a, (), 2)
+    wave.respond(c, (), 8)
+    wave.respond(pcn_x, ())
+    wave.respond(pcn_y, ())
+    forced = np.zeros((len(wave.parent), 1), dtype=bool)
+    forced[pcn_y] = True
+    unrepaired = Withheld.forcing(
+        forced
+        | (np.arange(len(wave.parent)) == pcn_x)[:, None]
+        | (np.arange(len(wave.parent)) == a)[:, None]
+    )
+    assert [leak for leak in equation_leaks(wave, unrepaired) if "leaves 4" in leak]
+
+    withheld = wave.decide(forced=Withheld.forcing(forced))
     assert withheld_nodes(withheld) == {a, c, pcn_x, pcn_y}
     assert equation_leaks(wave, withheld) == []
     assert linear_leaks(wave, withheld) == []
