@@ -45,9 +45,11 @@ grows, so it terminates. The result depends on the input only.
 
 Guarantee and its limit: the rule is *per equation*, as the spec words it (no sum or difference of
 published cells within one request's table reveals a withheld cell or 1..k-1 respondents). It is
-not a full linear-algebra guarantee: an attacker combining the equations of several requests can
-in rare patterns solve a withheld cell that every single equation leaves with two unknowns (see
-``tests/reports/test_disclosure.py``, the linear attacker, for the measured rate and an example).
+not proven against an attacker combining the equations of several requests. The tests' linear
+attacker (every published cell of a measure as a row over the non-empty atoms node x options; a
+withheld cell or an atom of 1..k-1 learners is solved when it lies in their span) found no such
+case in a few hundred generated waves of one question (it finds one in about three quarters of
+them with primary suppression alone); waves crossed by two questions were checked far less.
 
 API
 ---
