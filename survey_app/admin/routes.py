@@ -24,11 +24,11 @@ from forms.admin import (
     error_list,
     uk_time,
 )
-from forms.respondent import build_response_form
 from survey_app.admin import bp
 from survey_app.db import get_session
 from survey_app.definitions import DefinitionError, shipped_definition_paths
 from survey_app.models import InvalidTransition
+from survey_app.respond.form_classes import survey_form_class
 from survey_app.services import ServiceError
 from survey_app.services.audit import Actor
 from survey_app.services.organisations import (
@@ -424,7 +424,7 @@ def preview(slug: str) -> str:
     if found is None:
         abort(404)
     organisations = organisation_choices(session, found.levels) if found.allow_open_link else None
-    form = build_response_form(found, organisations, current_app.config["MAX_TEXT_ANSWER"])(
+    form = survey_form_class(found, organisations, current_app.config["MAX_TEXT_ANSWER"])(
         formdata=None
     )
     return render_template("admin/preview.html", survey=found, form=form, organisation=None)

@@ -16,16 +16,16 @@ from forms.respondent import (
     Navigation,
     ResponseForm,
     navigation_from,
-    response_form_class,
     resume_form,
 )
 from survey_app.db import get_session, show_again_if_database_fails
 from survey_app.models import Invitation, Organisation, Survey, Wave
 from survey_app.process_cache import ProcessCache
 from survey_app.respond import bp
+from survey_app.respond.form_classes import parsed_answers, response_form_class
 from survey_app.security import TOKEN_LIMIT_PER_ADDRESS, csrf, failed_token, limiter
 from survey_app.services.invitations import find_invitation
-from survey_app.services.organisations import organisation_choices
+from survey_app.services.organisations import OrganisationChoice, organisation_choices
 from survey_app.services.responses import (
     InvitationAlreadyUsed,
     SurveyNotAccepting,
@@ -48,12 +48,22 @@ LINK_NOT_VALID = "This link is not valid. It may have been used already, or mist
 class Respondent:
     """Who is answering: the survey (a definition shared by the process's requests) and its
     open wave, the organisation an invitation is for (None for an open link, where the form
-    asks), and the invitation (None for an open link)."""
+    asks), the invitation (None for an open link), and the organisations an open link's form
+    offers."""
 
     survey: Survey
     wave: Wave
     organisation: Organisation | None
     invitation: Invitation | None
+    offered: tuple[OrganisationChoice, ...] = ()
+
+    def answering_for(self, form: ResponseForm) -> Organisation | OrganisationChoice | None:
+        """The organisation the answers are about: the invitation's, or the one chosen on the
+        form from those offered; None when neither is."""
+        if self.organisation is not None:
+            return self.organisation
+        code = form.chosen_organisation_code()
+        return next((org for org in self.offered if org.code == code), None)
 
 
 @bp.get("/")
@@ -92,7 +102,7 @@ def open_link(slug: str) -> str | tuple[str, int] | HttpResponse:
     survey = accepting.survey
     organisations = organisation_choices(get_session(), survey.levels)
     form = response_form_class(survey, organisations, current_app.config["MAX_TEXT_ANSWER"])()
-    return _answer(Respondent(survey, accepting.wave, None, None), form)
+    return _answer(Respondent(survey, accepting.wave, None, None, organisations), form)
 
 
 @bp.route("/s/<slug>/<token>", methods=["GET", "POST"])
@@ -321,8 +331,8 @@ def _send(
         submit_response(
             get_session(),
             survey,
-            respondent.organisation or form.chosen_organisation(),  # type: ignore[arg-type]
-            form.parsed_answers(),
+            respondent.answering_for(form),  # type: ignore[arg-type]
+            parsed_answers(survey, form),
             on_record=form.on_record(),
             invitation=respondent.invitation,
             submission_key=form.submission_key.data,
