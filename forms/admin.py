@@ -1,13 +1,18 @@
-"""Forms of the administrators' pages: organisations, users and surveys."""
+"""Forms of the administrators' pages: organisations, users and surveys.
+
+They run no query: the pages pass in the choices (roles, levels) and limits, and look the
+organisation codes typed into a form up themselves, putting any error on the field.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_wtf.file import FileField, FileRequired, FileSize
-from sqlmodel import Session
 from wtforms import (
     DateTimeLocalField,
     EmailField,
@@ -30,22 +35,12 @@ from wtforms.validators import (
 )
 
 from forms.base import PageForm
-from survey_app.models import Organisation, OrgLevel, Role, User
-from survey_app.services import ServiceError
-from survey_app.services.organisations import organisations_by_codes
-from survey_app.services.surveys import MAX_WAVE_NAME
-from survey_app.services.users import MIN_PASSWORD_LENGTH
 
 #: The time zone administrators enter and read dates in; the database keeps UTC.
 UK_TIME = ZoneInfo("Europe/London")
 #: The largest file an administrator may upload (MAX_CONTENT_LENGTH caps the whole request too).
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 LOCAL_TIME_FORMAT = "%Y-%m-%dT%H:%M"
-
-ROLE_CHOICES = [
-    SelectChoice(Role.LEAD.value, "Quality lead: reports for their organisations only"),
-    SelectChoice(Role.ADMIN.value, "Administrator: every report, and these administration pages"),
-]
 
 
 def uk_time(moment: datetime | None) -> datetime | None:
@@ -59,21 +54,20 @@ def _utc(local: datetime | None) -> datetime | None:
 
 
 class OrganisationSearchForm(PageForm):
-    """Which organisations to list: a GET form that changes nothing."""
+    """Which organisations to list: a GET form that changes nothing. It offers "Any level"
+    and then `levels`, (value, label) pairs, as `OrganisationSearchForm(levels=...)`."""
 
     class Meta:
         csrf = False
 
     q = StringField("Name or code", validators=[Optional(), Length(max=200)])
-    level = SelectField(
-        "Level",
-        choices=[SelectChoice("", "Any level")]
-        + [SelectChoice(level.value, level.label) for level in OrgLevel],
-        validators=[Optional()],
-    )
+    level = SelectField("Level", validators=[Optional()])
 
-    def chosen_level(self) -> OrgLevel | None:
-        return OrgLevel(self.level.data) if self.level.data else None
+    def __init__(self, *args: Any, levels: Sequence[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.level.choices = [SelectChoice("", "Any level")] + [
+            SelectChoice(value, label) for value, label in levels
+        ]
 
 
 class UploadForm(PageForm):
@@ -116,27 +110,22 @@ class ActionForm(PageForm):
 
 
 class ScopeCodesField(StringField):
-    """Organisation codes separated by commas or spaces, read into the organisations they
-    name (`organisations`) when the form validates."""
-
-    organisations: list[Organisation]
+    """Organisation codes separated by commas or spaces."""
 
     def codes(self) -> list[str]:
+        """The codes typed, in order; none when the field is empty."""
         return [code for code in re.split(r"[\s,;]+", self.data or "") if code]
 
 
 class UserAccessForm(PageForm):
     """A user's role and, for a lead, the organisations they see everything under.
 
-    `session` is needed to look the codes up: pass it as `UserAccessForm(session=...)`.
+    Made as `UserAccessForm(roles=..., scoped_role=...)`: `roles` are the (value, label) pairs
+    offered, `scoped_role` the one that needs organisation codes, and chosen unless the form
+    says otherwise. Whether the codes name organisations is for the page to check.
     """
 
-    role = RadioField(
-        "Role",
-        choices=ROLE_CHOICES,
-        validators=[DataRequired("Select a role")],
-        default=Role.LEAD.value,
-    )
+    role = RadioField("Role", validators=[DataRequired("Select a role")])
     scopes = ScopeCodesField(
         "Organisations this quality lead may see",
         description=(
@@ -146,32 +135,30 @@ class UserAccessForm(PageForm):
         validators=[Length(max=2000)],
     )
 
-    def __init__(self, *args: object, session: Session, **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        roles: Sequence[tuple[str, str]],
+        scoped_role: str,
+        **kwargs: Any,
+    ) -> None:
+        # Given as the field's data, which a posted role replaces: its default, per form.
+        kwargs.setdefault("role", scoped_role)
         super().__init__(*args, **kwargs)
-        self._session = session
-        self.scopes.organisations = []
+        self.role.choices = [SelectChoice(value, label) for value, label in roles]
+        self.scoped_role = scoped_role
 
     def validate_scopes(self, field: ScopeCodesField) -> None:
-        if self.role.data != Role.LEAD.value:
-            return
-        codes = field.codes()
-        if not codes:
+        if self.role.data == self.scoped_role and not field.codes():
             raise ValidationError("Enter at least one organisation code for a quality lead")
-        try:
-            field.organisations = organisations_by_codes(self._session, codes)
-        except ServiceError as exc:
-            raise ValidationError(str(exc)) from None
 
-    def chosen_role(self) -> Role:
-        return Role(self.role.data)
+    def needs_scopes(self) -> bool:
+        """Whether the role chosen sees only the organisations the codes name."""
+        return self.role.data == self.scoped_role
 
-    def chosen_scopes(self) -> list[Organisation]:
-        """The organisations the codes name; none for an administrator."""
-        return self.scopes.organisations if self.chosen_role() == Role.LEAD else []
-
-    def fill_from(self, user: User, scope_codes: list[str]) -> None:
-        """Show `user`'s current role and scopes (on a GET)."""
-        self.role.data = user.role.value
+    def fill_from(self, role: str, scope_codes: list[str]) -> None:
+        """Show a user's current `role` and scopes (on a GET)."""
+        self.role.data = role
         self.scopes.data = ", ".join(scope_codes)
 
 
@@ -184,21 +171,23 @@ class UserCreateForm(UserAccessForm):
             Length(max=254),
         ],
     )
-    password = PasswordField(
-        "Password",
-        description=(
-            f"At least {MIN_PASSWORD_LENGTH} characters. Give it to the person yourself; "
+    password = PasswordField("Password")
+
+    def __init__(self, *args: Any, min_password_length: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A new list on this form's own field: the class's field is shared by every request.
+        self.password.description = (
+            f"At least {min_password_length} characters. Give it to the person yourself; "
             "it is not sent by email."
-        ),
-        validators=[
+        )
+        self.password.validators = [
             DataRequired("Enter a password"),
             Length(
-                min=MIN_PASSWORD_LENGTH,
+                min=min_password_length,
                 max=1000,
-                message=f"The password must have at least {MIN_PASSWORD_LENGTH} characters",
+                message=f"The password must have at least {min_password_length} characters",
             ),
-        ],
-    )
+        ]
 
     #: The order of the fields on the page, so the error summary follows it.
     field_order = ("email", "role", "scopes", "password")
@@ -233,13 +222,18 @@ class WaveStartForm(SurveyDatesForm):
     name = StringField(
         "Name of the new wave",
         description='For example "2026/27 rotation 1". Leave empty to call it "Wave N".',
-        validators=[
+    )
+
+    def __init__(self, *args: Any, max_name_length: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A new list on this form's own field: the class's field is shared by every request.
+        self.name.validators = [
             Optional(),
             Length(
-                max=MAX_WAVE_NAME, message=f"Enter a name of at most {MAX_WAVE_NAME} characters"
+                max=max_name_length,
+                message=f"Enter a name of at most {max_name_length} characters",
             ),
-        ],
-    )
+        ]
 
     #: The order of the fields on the page, so the error summary follows it.
     field_order = ("name", "opens_at", "closes_at")
@@ -265,11 +259,8 @@ MAX_LINKS_PER_DOWNLOAD = 10_000
 
 
 class InvitationLinksForm(PageForm):
-    """How many single-use links to make for one organisation, downloaded as CSV.
-
-    `session` is needed to look the code up: pass it as `InvitationLinksForm(session=...)`.
-    The organisation found is `organisation` once the form validates.
-    """
+    """How many single-use links to make for one organisation, downloaded as CSV. Whether
+    the code names an organisation is for the page to check."""
 
     org_code = StringField(
         "Organisation code",
@@ -290,14 +281,3 @@ class InvitationLinksForm(PageForm):
             ),
         ],
     )
-
-    def __init__(self, *args: object, session: Session, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self._session = session
-        self.organisation: Organisation | None = None
-
-    def validate_org_code(self, field: Field) -> None:
-        try:
-            self.organisation = organisations_by_codes(self._session, [field.data])[0]
-        except ServiceError as exc:
-            raise ValidationError(str(exc)) from None

@@ -1,7 +1,8 @@
-"""The respondent's form, built afresh for each request from the survey as loaded.
+"""The respondent's form, built from the questions a survey asks: a class per call.
 
-Each question type owns its field here and its validation in `survey_app.questions`, which the
-CSV import shares, so the browser and the import refuse the same answers with the same words.
+Each question arrives with its field, what it accepts and how its answer reads, made by its
+kind in `survey_app.questions` (which the CSV import shares, so the browser and the import
+refuse the same answers with the same words); this module runs no query and knows no model.
 """
 
 from __future__ import annotations
@@ -9,19 +10,17 @@ from __future__ import annotations
 import enum
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from werkzeug.datastructures import MultiDict
 from wtforms import Field, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
+from wtforms.fields.core import UnboundField
 from wtforms.validators import ValidationError
 
 from forms.base import PageForm
-from survey_app.models import Question, QuestionType, Survey
-from survey_app.process_cache import ProcessCache
-from survey_app.questions import InvalidAnswer, ParsedAnswer, parse_answer
-from survey_app.services.organisations import OrganisationChoice
 
 ORGANISATION_FIELD = "organisation"
 ON_RECORD_FIELD = "on_record"
@@ -54,6 +53,31 @@ def _genuine_submission_key(sent: str | None) -> str:
     return new_submission_key()
 
 
+class SurveyQuestion(Protocol):
+    """What the form reads of a question itself: its code (the field's name) and section.
+    The question travels on to the templates, which read its text, hint and kind."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def section(self) -> str: ...
+    @property
+    def section_intro(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AskedQuestion:
+    """A question as the form asks it, made by the question's kind."""
+
+    question: SurveyQuestion
+    #: Its field, refusing what the question refuses with the question's words.
+    field: UnboundField
+    #: Whether the question accepts an answer as sent (valid, or empty and optional).
+    accepts: Callable[[str], bool]
+    #: An answer as sent, as "check your answers" shows it ("" when unanswered).
+    reads: Callable[[str], str]
+
+
 @dataclass(frozen=True, slots=True)
 class FormPage:
     """One page of a respondent's form: a run of consecutive questions of one section, with
@@ -65,7 +89,7 @@ class FormPage:
     title: str
     #: The section's introduction, shown under the heading ("" for none).
     intro: str
-    questions: tuple[Question, ...]
+    questions: tuple[SurveyQuestion, ...]
     #: The form fields on the page, in page order.
     field_names: tuple[str, ...]
     #: The number shown before the page's first question; questions are numbered through the
@@ -74,12 +98,16 @@ class FormPage:
 
 
 def form_pages(
-    survey: Survey, with_organisation: bool, with_on_record: bool
+    title: str,
+    questions: Sequence[SurveyQuestion],
+    with_organisation: bool,
+    with_on_record: bool,
 ) -> tuple[FormPage, ...]:
-    """The pages of `survey`'s form: one per run of consecutive questions with the same
-    section, so a survey of one section is one page (as is a survey without questions)."""
-    runs: list[list[Question]] = []
-    for question in survey.questions:
+    """The pages of the form of a survey titled `title` asking `questions`: one per run of
+    consecutive questions with the same section, so a survey of one section is one page (as is
+    a survey without questions); a page of no section is titled `title`."""
+    runs: list[list[SurveyQuestion]] = []
+    for question in questions:
         if runs and runs[-1][0].section == question.section:
             runs[-1].append(question)
         else:
@@ -93,9 +121,9 @@ def form_pages(
             names.insert(0, ORGANISATION_FIELD)
         if index == len(runs) - 1 and with_on_record:
             names.append(ON_RECORD_FIELD)
-        title = run[0].section if run and run[0].section else survey.title
+        heading = run[0].section if run and run[0].section else title
         intro = run[0].section_intro if run else ""
-        pages.append(FormPage(index, title, intro, tuple(run), tuple(names), number))
+        pages.append(FormPage(index, heading, intro, tuple(run), tuple(names), number))
         number += len(run)
     return tuple(pages)
 
@@ -158,8 +186,12 @@ def navigation_from(formdata: Mapping[str, str], page_count: int) -> Navigation:
 class ResponseForm(PageForm):
     """Base of every respondent form; `build_response_form` adds the survey's fields."""
 
-    questions: Sequence[Question] = ()
-    organisations: dict[str, OrganisationChoice] = {}
+    questions: Sequence[SurveyQuestion] = ()
+    #: The questions as asked, by field name. This and the next start with "_", as no question
+    #: code can, so that no question's field replaces them.
+    _asked: Mapping[str, AskedQuestion] = {}
+    #: The codes of the organisations offered (an open link's form); none otherwise.
+    _organisation_codes: frozenset[str] = frozenset()
     max_text: int = 5000
     pages: Sequence[FormPage] = ()
     #: Every answer field (organisation, questions, on the record) in page order.
@@ -167,7 +199,7 @@ class ResponseForm(PageForm):
     #: Shown in the page as a hidden field and kept when the page is shown again with errors.
     submission_key = HiddenField(default=new_submission_key, filters=[_genuine_submission_key])
 
-    def question_fields(self, page: FormPage | None = None) -> list[tuple[Question, Field]]:
+    def question_fields(self, page: FormPage | None = None) -> list[tuple[SurveyQuestion, Field]]:
         """(question, field) of `page`'s questions, or of every question when None."""
         questions = self.questions if page is None else page.questions
         return [(question, self[question.code]) for question in questions]
@@ -221,47 +253,40 @@ class ResponseForm(PageForm):
         """The answers given that their questions accept, by field name, as sent: what an
         invitation keeps between visits. An answer a question refuses is left out; the page it
         is on says why when that page is sent."""
-        questions = {question.code: question for question in self.questions}
         kept = {}
         for name in self.answer_names:
             value = self.given(name)
-            if value.strip() and self._accepts(questions.get(name), name, value):
+            if value.strip() and self._accepts(name, value):
                 kept[name] = value
         return kept
 
-    def _accepts(self, question: Question | None, name: str, value: str) -> bool:
-        if question is not None:
-            try:
-                parse_answer(question, value, self.max_text)
-            except InvalidAnswer:
-                return False
-            return True
+    def _accepts(self, name: str, value: str) -> bool:
+        asked = self._asked.get(name)
+        if asked is not None:
+            return asked.accepts(value)
         if name == ON_RECORD_FIELD:
             return value in ("yes", "no")
-        return name == ORGANISATION_FIELD and value in self.organisations
+        return name == ORGANISATION_FIELD and value in self._organisation_codes
 
     def answer_shown(self, name: str) -> str:
         """The answer to field `name` as the respondent chose or typed it, for "check your
         answers": the label of the option or scale point, or the text; "" when unanswered."""
+        asked = self._asked.get(name)
+        if asked is not None:
+            return asked.reads(self.given(name))
         value = self.given(name).strip()
         for choice in getattr(self[name], "choices", None) or ():
             if value and choice.value == value:
                 return choice.label
         return value
 
-    def parsed_answers(self) -> dict[int, ParsedAnswer]:
-        """The answers given in stored form, by question id; call only after `validate()`."""
-        answers = {}
-        for question, field in self.question_fields():
-            parsed = parse_answer(question, field.data, self.max_text)
-            if parsed is not None:
-                answers[question.id] = parsed
-        return answers
-
-    def chosen_organisation(self) -> OrganisationChoice | None:
+    def chosen_organisation_code(self) -> str | None:
+        """The code of the organisation chosen from those offered; None when none is (or the
+        form offers none)."""
         if ORGANISATION_FIELD not in self:
             return None
-        return self.organisations.get(self[ORGANISATION_FIELD].data or "")
+        code = self[ORGANISATION_FIELD].data or ""
+        return code if code in self._organisation_codes else None
 
     def on_record(self) -> bool:
         return ON_RECORD_FIELD in self and self[ON_RECORD_FIELD].data == "yes"
@@ -313,51 +338,37 @@ def resume_form(
     return form, resume_at
 
 
-def _answer_validator(question: Question, max_text: int):
-    def validate(_form: PageForm, field: Field) -> None:
-        # A browser sends each question once; more than one answer is a forged or broken
-        # request, refused rather than silently keeping the first.
-        if len(field.raw_data or ()) > 1:
-            raise ValidationError(f"Give one answer to this question, not {len(field.raw_data):,}")
-        try:
-            parse_answer(question, field.data, max_text)
-        except InvalidAnswer as exc:
-            raise ValidationError(str(exc)) from None
-
-    return validate
-
-
-def _question_field(question: Question, max_text: int) -> Field:
-    validators = [_answer_validator(question, max_text)]
-    if question.type == QuestionType.LIKERT:
-        choices = [SelectChoice(str(point.value), point.label) for point in question.scale_points]
-        return RadioField(
-            question.text, choices=choices, validators=validators, validate_choice=False
-        )
-    if question.type == QuestionType.CHOICE:
-        choices = [SelectChoice(option.code, option.label) for option in question.options]
-        return RadioField(
-            question.text, choices=choices, validators=validators, validate_choice=False
-        )
-    return TextAreaField(question.text, validators=validators)
-
-
 def build_response_form(
-    survey: Survey, organisations: Sequence[OrganisationChoice] | None, max_text: int
+    *,
+    slug: str,
+    title: str,
+    questions: Sequence[AskedQuestion],
+    organisations: Sequence[tuple[str, str]] | None,
+    organisation_question: str,
+    on_record_question: str | None,
+    max_text: int,
 ) -> type[ResponseForm]:
-    """A new form class for `survey`: one field per question, plus the organisation chooser
-    when `organisations` is given (open link) and the on-the-record question if the survey asks
-    it. A fresh subclass per call, so no request changes another's form."""
-    pages = form_pages(survey, organisations is not None, survey.asks_on_record)
+    """A new form class for the survey `slug` titled `title`: one field per question, plus the
+    organisation chooser (`organisation_question`) offering `organisations`, (code, label)
+    pairs, when they are given (open link), and the on-the-record question when the survey
+    asks one. A fresh subclass per call, so no request changes another's form; it refuses
+    nothing itself."""
+    pages = form_pages(
+        title,
+        [asked.question for asked in questions],
+        organisations is not None,
+        on_record_question is not None,
+    )
     attributes: dict[str, object] = {
-        "questions": list(survey.questions),
+        "questions": [asked.question for asked in questions],
+        "_asked": {asked.question.code: asked for asked in questions},
         "max_text": max_text,
-        "organisations": {org.code: org for org in organisations or []},
+        "_organisation_codes": frozenset(code for code, _label in organisations or ()),
         "pages": pages,
         "answer_names": tuple(name for page in pages for name in page.field_names),
     }
     if organisations is not None:
-        allowed = {org.code for org in organisations}
+        allowed = {code for code, _label in organisations}
 
         def validate_organisation(_form: PageForm, field: Field) -> None:
             if not field.data:
@@ -366,22 +377,22 @@ def build_response_form(
                 raise ValidationError("Select an organisation from the list")
 
         attributes[ORGANISATION_FIELD] = SelectField(
-            survey.org_question,
+            organisation_question,
             choices=[SelectChoice("", "Choose from the list")]
-            + [SelectChoice(org.code, f"{org.name} ({org.code})") for org in organisations],
+            + [SelectChoice(code, label) for code, label in organisations],
             validators=[validate_organisation],
             validate_choice=False,
         )
-    for question in survey.questions:
-        attributes[question.code] = _question_field(question, max_text)
-    if survey.asks_on_record:
+    for asked in questions:
+        attributes[asked.question.code] = asked.field
+    if on_record_question is not None:
 
         def validate_on_record(_form: PageForm, field: Field) -> None:
             if field.data not in ("yes", "no"):
                 raise ValidationError("Select yes or no")
 
         attributes[ON_RECORD_FIELD] = RadioField(
-            survey.on_record_question,
+            on_record_question,
             choices=[
                 SelectChoice("yes", "Yes, you may quote me and name my ICB"),
                 SelectChoice("no", "No, keep my answers off the record"),
@@ -389,22 +400,4 @@ def build_response_form(
             validators=[validate_on_record],
             validate_choice=False,
         )
-    return type(f"{survey.slug.title().replace('-', '')}ResponseForm", (ResponseForm,), attributes)
-
-
-#: Form classes respondents' pages use, by what they are built from; see `response_form_class`.
-_response_form_classes: ProcessCache[type[ResponseForm]] = ProcessCache(limit=64)
-
-
-def response_form_class(
-    survey: Survey, organisations: tuple[OrganisationChoice, ...] | None, max_text: int
-) -> type[ResponseForm]:
-    """The form class `build_response_form` makes, built once per process for each revision
-    of the survey's definition, list of organisations and answer length, then shared by the
-    requests (each makes its own instance; nothing changes the class). `survey` must be the
-    definition for respondents (`services.surveys.accepting_survey`), which never changes.
-    Pages rendered from a class may be kept by the class (it names all they depend on)."""
-    key = (survey.id, survey.definition_revision, max_text, organisations)
-    return _response_form_classes.get(  # type: ignore[return-value]
-        key, lambda: build_response_form(survey, organisations, max_text)
-    )
+    return type(f"{slug.title().replace('-', '')}ResponseForm", (ResponseForm,), attributes)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from collections.abc import Sequence
+
 from wtforms import EmailField, PasswordField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from forms.base import PageForm
-from survey_app.models import OrgLevel, QuestionType, Survey, User
-from survey_app.services.access import reportable_organisations
 
 
 class LoginForm(PageForm):
@@ -36,31 +35,25 @@ class ReportForm(PageForm):
     wave = SelectField("Wave", validate_choice=False)
 
 
-def report_form(session: Session, user: User, survey: Survey, summary: dict) -> ReportForm:
-    """The report form for `user`, offering the organisations they may see (down to PCNs),
-    the groupings and the waves of the survey (newest first), with the current report's
-    choices selected."""
+def report_form(
+    *,
+    scopes: Sequence[tuple[str, str]],
+    groupings: Sequence[tuple[str, str]],
+    waves: Sequence[tuple[str, str]],
+    scope: str,
+    by: str,
+    wave: str,
+) -> ReportForm:
+    """The report form offering `scopes`, `groupings` (after "No comparison") and `waves`, each
+    (value, label) in the order shown, with `scope`, `by` and `wave` selected. It refuses
+    nothing: the report checks what it is asked for."""
     form = ReportForm(formdata=None)
-    scopes = [
-        SelectChoice(org.code, f"{org.name} ({org.level.label.lower()})")
-        for org in reportable_organisations(session, user)
+    form.scope.choices = [SelectChoice(value, label) for value, label in scopes]
+    form.scope.data = scope
+    form.by.choices = [SelectChoice("", "No comparison")] + [
+        SelectChoice(value, label) for value, label in groupings
     ]
-    if user.is_admin:
-        scopes.insert(0, SelectChoice("", "England"))
-    form.scope.choices = scopes
-    form.scope.data = summary["scope"]["code"] if summary["scope"] else ""
-    groupings = [SelectChoice("", "No comparison")]
-    groupings += [SelectChoice(level.value, f"{level.label}") for level in OrgLevel]
-    groupings += [
-        SelectChoice(q.code, f"Answer to: {q.text}")
-        for q in survey.questions
-        if q.type == QuestionType.CHOICE
-    ]
-    form.by.choices = groupings
-    form.by.data = summary["by"] or ""
-    form.wave.choices = [
-        SelectChoice(str(wave.number), f"Wave {wave.number}: {wave.name}")
-        for wave in reversed(survey.waves)
-    ]
-    form.wave.data = str(summary["wave"]["number"])
+    form.by.data = by
+    form.wave.choices = [SelectChoice(value, label) for value, label in waves]
+    form.wave.data = wave
     return form

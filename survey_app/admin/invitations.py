@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as HttpResponse
 
 from forms.admin import ActionForm, CsvUploadForm, InvitationLinksForm, error_list
 from survey_app.admin import bp
+from survey_app.admin.form_checks import organisation_named
 from survey_app.admin.routes import Page, _actor, _done
 from survey_app.db import get_session
 from survey_app.models import Survey
@@ -63,7 +64,7 @@ def _page(
     `problems` ((field id, message) pairs) to show; 400 when there are any, unless `status`."""
     session = get_session()
     upload_form = upload_form or CsvUploadForm(formdata=None)
-    links_form = links_form or InvitationLinksForm(formdata=None, session=session)
+    links_form = links_form or InvitationLinksForm(formdata=None)
     problems = (problems or []) + error_list(upload_form) + error_list(links_form)
     file_problems = [message for field_id, message in problems if field_id == "file"]
     wave = survey.current_wave
@@ -141,14 +142,16 @@ def invite_by_email(slug: str) -> Page:
 def invitation_links(slug: str) -> Page:
     survey = _survey_or_404(slug)
     session = get_session()
-    form = InvitationLinksForm(session=session)
-    if not form.validate() or form.organisation is None:
+    form = InvitationLinksForm()
+    valid = form.validate()
+    organisation = organisation_named(session, form.org_code)
+    if not valid or organisation is None:
         return _page(survey, links_form=form, problem_note="No links were made.")
     try:
         issued = create_invitation_links(
             session,
             survey,
-            form.organisation,
+            organisation,
             form.count.data or 0,
             current_app.config["PUBLIC_URL"],
             _actor(),
@@ -161,7 +164,7 @@ def invitation_links(slug: str) -> Page:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["token", "url"])
     writer.writerows([invitation.token, invitation.url] for invitation in issued)
-    filename = f"{survey.slug}-{form.organisation.code}-{len(issued)}-links.csv"
+    filename = f"{survey.slug}-{organisation.code}-{len(issued)}-links.csv"
     return HttpResponse(
         out.getvalue(),
         mimetype="text/csv",

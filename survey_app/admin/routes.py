@@ -24,11 +24,12 @@ from forms.admin import (
     error_list,
     uk_time,
 )
-from forms.respondent import build_response_form
 from survey_app.admin import bp
+from survey_app.admin.form_checks import LEVEL_CHOICES, ROLE_CHOICES, scopes_named
 from survey_app.db import get_session
 from survey_app.definitions import DefinitionError, shipped_definition_paths
-from survey_app.models import InvalidTransition
+from survey_app.models import InvalidTransition, OrgLevel, Role
+from survey_app.respond.form_classes import survey_form_class
 from survey_app.services import ServiceError
 from survey_app.services.audit import Actor
 from survey_app.services.organisations import (
@@ -38,6 +39,7 @@ from survey_app.services.organisations import (
     search_organisations,
 )
 from survey_app.services.surveys import (
+    MAX_WAVE_NAME,
     DefinitionUploadError,
     close_survey,
     load_definition_files,
@@ -98,13 +100,13 @@ def index() -> str:
 
 @bp.get("/organisations")
 def organisations() -> Page:
-    form = OrganisationSearchForm(formdata=request.args)
+    form = OrganisationSearchForm(formdata=request.args, levels=LEVEL_CHOICES)
     if not form.validate():
         return render_template("admin/organisations.html", form=form, found=None), 400
     found = search_organisations(
         get_session(),
         form.q.data,
-        form.chosen_level(),
+        OrgLevel(form.level.data) if form.level.data else None,
         page=request.args.get("page", 1, type=int),
     )
     return render_template("admin/organisations.html", form=form, found=found)
@@ -148,15 +150,19 @@ def users() -> str:
 @bp.route("/users/new", methods=["GET", "POST"])
 def new_user() -> Page:
     session = get_session()
-    form = UserCreateForm(session=session)
-    if form.validate_on_submit():
+    form = UserCreateForm(
+        roles=ROLE_CHOICES, scoped_role=Role.LEAD.value, min_password_length=MIN_PASSWORD_LENGTH
+    )
+    valid = form.validate_on_submit()
+    scopes = scopes_named(session, form) if form.is_submitted() else None
+    if valid and scopes is not None:
         try:
             user = create_user(
                 session,
                 form.email.data or "",
                 form.password.data or "",
-                form.chosen_role(),
-                form.chosen_scopes(),
+                Role(form.role.data),
+                scopes,
                 _actor(),
             )
         except ServiceError as exc:
@@ -175,8 +181,8 @@ def new_user() -> Page:
 
 def _user_page(listing: UserListing, form: UserAccessForm | None = None, problem: str = "") -> Page:
     if form is None:
-        form = UserAccessForm(formdata=None, session=get_session())
-        form.fill_from(listing.user, [org.code for org in listing.scopes])
+        form = UserAccessForm(formdata=None, roles=ROLE_CHOICES, scoped_role=Role.LEAD.value)
+        form.fill_from(listing.user.role.value, [org.code for org in listing.scopes])
     problems = error_list(form) + ([("account-status", problem)] if problem else [])
     return render_template(
         "admin/user.html",
@@ -204,10 +210,12 @@ def user(user_id: int) -> Page:
 def change_user(user_id: int) -> Page:
     listing = _user_or_404(user_id)
     session = get_session()
-    form = UserAccessForm(session=session)
-    if form.validate():
+    form = UserAccessForm(roles=ROLE_CHOICES, scoped_role=Role.LEAD.value)
+    valid = form.validate()
+    scopes = scopes_named(session, form)
+    if valid and scopes is not None:
         try:
-            change_access(session, listing.user, form.chosen_role(), form.chosen_scopes(), _actor())
+            change_access(session, listing.user, Role(form.role.data), scopes, _actor())
         except ServiceError as exc:
             session.rollback()
             form.role.errors.append(str(exc))
@@ -300,7 +308,9 @@ def _survey_page(
         dates_form = SurveyDatesForm(formdata=None)
         dates_form.fill_from(listing.wave.opens_at, listing.wave.closes_at)
     if wave_form is None:
-        wave_form = WaveStartForm(formdata=None, prefix=WAVE_FORM_PREFIX)
+        wave_form = WaveStartForm(
+            formdata=None, prefix=WAVE_FORM_PREFIX, max_name_length=MAX_WAVE_NAME
+        )
     problems = (
         error_list(dates_form)
         + error_list(wave_form, WaveStartForm.field_order)
@@ -383,7 +393,7 @@ def start_wave_(slug: str) -> Page:
     found = survey_by_slug(session, slug)
     if found is None:
         abort(404)
-    form = WaveStartForm(prefix=WAVE_FORM_PREFIX)
+    form = WaveStartForm(prefix=WAVE_FORM_PREFIX, max_name_length=MAX_WAVE_NAME)
     if not form.validate():
         return _survey_page(slug, wave_form=form)
     try:
@@ -424,7 +434,7 @@ def preview(slug: str) -> str:
     if found is None:
         abort(404)
     organisations = organisation_choices(session, found.levels) if found.allow_open_link else None
-    form = build_response_form(found, organisations, current_app.config["MAX_TEXT_ANSWER"])(
+    form = survey_form_class(found, organisations, current_app.config["MAX_TEXT_ANSWER"])(
         formdata=None
     )
     return render_template("admin/preview.html", survey=found, form=form, organisation=None)

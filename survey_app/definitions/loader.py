@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from survey_app.questions import QUESTION_TYPES, kind_of
+
 #: The six domains of NHS England's education quality framework, by the code definitions use.
 QUALITY_FRAMEWORK_DOMAINS: dict[str, str] = {
     "learning-environment": "Learning environment and culture",
@@ -76,7 +78,7 @@ class TextThemeDef(_Strict):
 
 class QuestionDef(_Strict):
     code: Code
-    type: Literal["likert", "choice", "text"]
+    type: Literal[QUESTION_TYPES]  # type: ignore[valid-type]
     text: Prose
     hint: str = ""
     required: bool = False
@@ -87,18 +89,8 @@ class QuestionDef(_Strict):
 
     @model_validator(mode="after")
     def _fits_its_type(self) -> QuestionDef:
-        if self.type == "likert" and self.scale is None:
-            raise ValueError("a likert question needs a scale")
-        if self.type != "likert" and self.scale is not None:
-            raise ValueError(f"a {self.type} question has no scale")
-        if self.type == "choice" and (not self.options or len(self.options) < 2):
-            raise ValueError("a choice question needs at least two options")
-        if self.type != "choice" and self.options is not None:
-            raise ValueError(f"a {self.type} question has no options")
-        if self.type != "text" and self.text_themes is not None:
-            raise ValueError("only a text question has text_themes")
-        if self.theme is not None and self.type != "likert":
-            raise ValueError("only a likert question belongs to a theme")
+        # Each kind says which settings it takes (a scale, options, text themes, a theme).
+        kind_of(self.type).check_definition(self)
         _unique([option.code for option in self.options or []], "options")
         _unique([theme.code for theme in self.text_themes or []], "text_themes")
         return self
@@ -180,7 +172,7 @@ class SurveyDefinition(_Strict):
 
     @staticmethod
     def theme_of(section: SectionDef, question: QuestionDef) -> str | None:
-        if question.type != "likert":
+        if not kind_of(question.type).has_theme:
             return None
         return question.theme or section.theme
 

@@ -9,7 +9,6 @@ from flask import abort, current_app, jsonify, render_template
 from flask_login import current_user
 from werkzeug.wrappers import Response as HttpResponse
 
-from forms.staff import report_form
 from reports.data import UnknownWave, report_wave
 from survey_app.auth import staff_required
 from survey_app.db import get_session
@@ -18,6 +17,7 @@ from survey_app.services.invitations import UK_TIME
 from survey_app.services.reporting import ResponseRates, response_rates
 from survey_app.services.responses import utcnow
 from survey_app.staff import bp
+from survey_app.staff.report_choices import report_form_for
 from survey_app.staff.routes import _audit, survey_scope_and_wave_asked
 
 #: How often the page's script fetches the figures again (the template tells the script).
@@ -62,7 +62,7 @@ def response_rates_view(slug: str) -> str:
     rates = _rates_for_request(slug)
     survey = rates.wave.survey
     scope: Organisation | None = rates.scope
-    form = report_form(
+    form = report_form_for(
         get_session(),
         current_user,
         survey,

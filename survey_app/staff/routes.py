@@ -22,7 +22,7 @@ from flask import session as cookie_session
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response as HttpResponse
 
-from forms.staff import LoginForm, SignOutForm, report_form
+from forms.staff import LoginForm, SignOutForm
 from reports.data import UnknownWave, load_summary, report_wave
 from reports.export import summary_to_csv, summary_to_xlsx
 from reports.pdf import data_fingerprint, render_report_html, render_report_pdf
@@ -54,6 +54,7 @@ from survey_app.services.responses import utcnow
 from survey_app.services.surveys import survey_by_slug, survey_listing
 from survey_app.services.users import authenticate, scope_organisations
 from survey_app.staff import bp
+from survey_app.staff.report_choices import report_form_for
 
 SIGN_IN_FAILED = "The email address or password is not right"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -253,7 +254,7 @@ def _wave_number(given: str | None) -> int | None:
 @staff_required(Role.ADMIN, Role.LEAD)
 def report_view(slug: str) -> str:
     survey, _scope, summary = _report_for_request(slug)
-    form = report_form(get_session(), current_user, survey, summary)
+    form = report_form_for(get_session(), current_user, survey, summary)
     _audit_report(AuditAction.REPORT_VIEWED, slug, summary, "page")
     return render_template(
         "staff/report.html",
