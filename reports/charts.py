@@ -23,13 +23,14 @@ axes and a legend gave, at about a third of the cost.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import matplotlib
+from matplotlib.typing import RcKeyType
 
 from reports.chart_sheet import POINTS_PER_MM, Sheet
+from reports.summary_types import ScopeTheme
 
 #: The width of the text block of an A4 portrait page with 18 mm side margins.
 PAGE_WIDTH_MM = 174.0
@@ -44,7 +45,7 @@ ACCENT = "#005eb8"
 LIKERT_COLOURS_5 = ("#8c510a", "#d8b365", "#d9d9d9", "#5ab4ac", "#01665e")
 NEUTRAL_COLOUR = "#d9d9d9"
 
-_RC = {
+_RC: dict[RcKeyType, object] = {
     "svg.fonttype": "path",
     "svg.hashsalt": "survey-report",
     "svg.id": "chart",
@@ -230,7 +231,7 @@ def likert_chart(
 
 
 def theme_scores_chart(
-    themes: Sequence[Mapping[str, Any]],
+    themes: Sequence[ScopeTheme],
     points: int = 5,
     width_mm: float = PAGE_WIDTH_MM,
     withheld_text: str = "withheld",
