@@ -71,9 +71,12 @@ _OUTLINES: dict[str, tuple[Any, Any]] = {}
 def _font_metrics(size: float, bold: bool) -> tuple[float, float, float]:
     """The font's typographic ascent, descent and line gap at ``size``, in points: the least
     height matplotlib's Text gives a line."""
-    font = get_font(str(BOLD_FONT if bold else REGULAR_FONT))
-    metrics = font.get_sfnt_table("OS/2")
-    scale = size / font.get_sfnt_table("head")["unitsPerEm"]
+    path = BOLD_FONT if bold else REGULAR_FONT
+    font = get_font(str(path))
+    metrics, head = font.get_sfnt_table("OS/2"), font.get_sfnt_table("head")
+    if metrics is None or head is None:
+        raise ValueError(f"{path} has no OS/2 or head table: not a usable OpenType font")
+    scale = size / head["unitsPerEm"]
     return (
         metrics["sTypoAscender"] * scale,
         -metrics["sTypoDescender"] * scale,

@@ -20,11 +20,8 @@ def create_app(config: Config | None = None, command_line: bool = False) -> Flas
     config = config or Config()
     if not (config.TESTING or config.DEVELOPMENT or command_line):
         config.check()
-    app = Flask(
-        __name__,
-        instance_path=str(INSTANCE_PATH),
-        template_folder=str(PROJECT_ROOT / "templates"),
-    )
+    templates = str(PROJECT_ROOT / "templates")
+    app = Flask(__name__, instance_path=str(INSTANCE_PATH), template_folder=templates)
     app.config.from_mapping(config.as_mapping())
     if app.config["TRUSTED_PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -41,7 +38,7 @@ def create_app(config: Config | None = None, command_line: bool = False) -> Flas
     app.jinja_options = {
         "undefined": ChainableUndefined,
         "loader": ChoiceLoader(
-            [FileSystemLoader(app.template_folder), PackageLoader("nhsuk_frontend_jinja")]
+            [FileSystemLoader(templates), PackageLoader("nhsuk_frontend_jinja")]
         ),
         # Flask escapes only templates named *.html; NHS.UK's macros are *.jinja, and every
         # label, hint and option they render would otherwise go out as raw HTML.
