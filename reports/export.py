@@ -15,8 +15,14 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from reports.summary_types import Summary
+
 #: A text cell starting with one of these is read as a formula by some spreadsheet.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+#: A row the flat views read by column name: an item or theme row of the summary (the scope's
+#: or a group's), or the stand-in of a withheld group's, which has no figures at all.
+_Row = Mapping[str, Any]
 
 _PLACE_COLUMNS = ("level", "group_key", "group_label", "responses")
 _ITEM_COLUMNS_BEFORE_COUNTS = ("kind", "code", "label", "theme", "n", "missing")
@@ -102,25 +108,26 @@ def _split(interval: Sequence[float] | None) -> tuple[float | None, float | None
     return (None, None) if interval is None else (interval[0], interval[1])
 
 
-def _scale_points(summary: Mapping[str, Any]) -> int:
+def _scale_points(summary: Summary) -> int:
     """The widest scale with published counts: one count column per scale value."""
-    tables = [item["counts"] for item in summary["items"]]
+    tables: list[dict[str, int] | None] = [item["counts"] for item in summary["items"]]
     for group in summary["groups"]:
         tables.extend(item["counts"] for item in group["items"])
     return max((len(table) for table in tables if table is not None), default=0)
 
 
-def _places(summary: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], Mapping[str, Any]]]:
-    """The scope, then each group: its place columns and its summary (``items``, ``themes``)."""
-    scope = summary["scope"] or {}
+def _places(summary: Summary) -> Iterator[tuple[dict[str, Any], Sequence[_Row], Sequence[_Row]]]:
+    """The scope, then each group: its place columns, its item rows and its theme rows."""
+    scope = summary["scope"]
     yield (
         {
             "level": "scope",
-            "group_key": scope.get("code"),
-            "group_label": scope.get("name"),
+            "group_key": scope["code"] if scope else None,
+            "group_label": scope["name"] if scope else None,
             "responses": summary["responses"],
         },
-        summary,
+        summary["items"],
+        summary["themes"],
     )
     for group in summary["groups"]:
         place = {
@@ -132,25 +139,27 @@ def _places(summary: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], Mappin
         if group["suppressed"]:
             # A withheld group has no rows in the JSON; here it gets one empty row per
             # item and theme so every (place, item) pair of the table exists.
-            yield place, _withheld_group(summary)
+            yield (
+                place,
+                [
+                    {
+                        "code": row["code"],
+                        "text": row["text"],
+                        "theme": row["theme"],
+                        "suppressed": True,
+                    }
+                    for row in summary["items"]
+                ],
+                [
+                    {"code": row["code"], "title": row["title"], "suppressed": True}
+                    for row in summary["themes"]
+                ],
+            )
         else:
-            yield place, group
+            yield place, group["items"], group["themes"]
 
 
-def _withheld_group(summary: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    return {
-        "items": [
-            {"code": item["code"], "text": item["text"], "theme": item["theme"], "suppressed": True}
-            for item in summary["items"]
-        ],
-        "themes": [
-            {"code": theme["code"], "title": theme["title"], "suppressed": True}
-            for theme in summary["themes"]
-        ],
-    }
-
-
-def _item_row(place: dict[str, Any], item: Mapping[str, Any], points: int) -> dict[str, Any]:
+def _item_row(place: dict[str, Any], item: _Row, points: int) -> dict[str, Any]:
     ci_low, ci_high = _split(item.get("ci95"))
     pp_low, pp_high = _split(item.get("percent_positive_ci95"))
     counts = item.get("counts") or {}
@@ -183,7 +192,7 @@ def _item_row(place: dict[str, Any], item: Mapping[str, Any], points: int) -> di
     return row
 
 
-def _theme_row(place: dict[str, Any], theme: Mapping[str, Any]) -> dict[str, Any]:
+def _theme_row(place: dict[str, Any], theme: _Row) -> dict[str, Any]:
     ci_low, ci_high = _split(theme.get("ci95"))
     alpha_low, alpha_high = _split(theme.get("alpha_ci95"))
     return {
@@ -213,16 +222,14 @@ def _item_columns(points: int) -> tuple[str, ...]:
     )
 
 
-def _item_rows(summary: Mapping[str, Any], points: int) -> list[dict[str, Any]]:
+def _item_rows(summary: Summary, points: int) -> list[dict[str, Any]]:
     return [
-        _item_row(place, item, points) for place, cell in _places(summary) for item in cell["items"]
+        _item_row(place, item, points) for place, items, _ in _places(summary) for item in items
     ]
 
 
-def _theme_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [
-        _theme_row(place, theme) for place, cell in _places(summary) for theme in cell["themes"]
-    ]
+def _theme_rows(summary: Summary) -> list[dict[str, Any]]:
+    return [_theme_row(place, theme) for place, _, themes in _places(summary) for theme in themes]
 
 
 def _csv_text(value: Any) -> Any:
@@ -234,7 +241,7 @@ def _csv_text(value: Any) -> Any:
     return neutralise(value)
 
 
-def summary_to_csv(summary: Mapping[str, Any]) -> str:
+def summary_to_csv(summary: Summary) -> str:
     """Return the summary's items and themes as one CSV table (text, with a header row).
 
     One row per (scope or group) x (item or theme): ``level`` is ``scope`` or ``group``,
@@ -269,7 +276,7 @@ def _write_sheet(
         sheet.append([_xlsx_value(row.get(column)) for column in columns])
 
 
-def _wave_change_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _wave_change_rows(summary: Summary) -> list[dict[str, Any]]:
     """The summary's comparison with the previous wave, one flat row per statement (none
     without a comparison); the waves are named by number."""
     comparison = summary.get("wave_comparison")
@@ -290,7 +297,7 @@ def _wave_change_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def summary_to_xlsx(summary: Mapping[str, Any]) -> bytes:
+def summary_to_xlsx(summary: Summary) -> bytes:
     """Return the summary as an XLSX workbook (bytes) with sheets Items, Themes, Groups,
     Comparisons, Wave changes (the comparison with the previous wave; only its header row for
     a first wave) and Free text, each with a header row.
@@ -307,12 +314,11 @@ def summary_to_xlsx(summary: Mapping[str, Any]) -> bytes:
     _write_sheet(workbook, "Groups", _GROUP_COLUMNS, summary["groups"])
     _write_sheet(workbook, "Comparisons", _COMPARISON_COLUMNS, summary["comparisons"])
     _write_sheet(workbook, "Wave changes", _WAVE_CHANGE_COLUMNS, _wave_change_rows(summary))
-    free_text_rows = [
-        {"question": question["question"], "answered": question["answered"], **theme}
-        for question in summary["free_text"]
+    free_text_rows: list[dict[str, object]] = []
+    for question in summary["free_text"]:
+        asked = {"question": question["question"], "answered": question["answered"]}
         # A question without a codebook still shows how many answered it.
-        for theme in question["themes"] or [{}]
-    ]
+        free_text_rows += [{**asked, **theme} for theme in question["themes"]] or [asked]
     _write_sheet(workbook, "Free text", _FREE_TEXT_COLUMNS, free_text_rows)
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -8,9 +8,11 @@ previous wave are read off the summary's wave comparison in the same way, by
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
+
+from reports.comparisons import Flag
+from reports.summary_types import Summary
 
 #: How many statements the report lists as the highest and as the lowest rated.
 DEFAULT_STATEMENTS = 3
@@ -59,7 +61,7 @@ class KeyFindings:
 
 
 def rank_statements(
-    summary: Mapping[str, Any], count: int = DEFAULT_STATEMENTS
+    summary: Summary, count: int = DEFAULT_STATEMENTS
 ) -> tuple[tuple[RankedStatement, ...], tuple[RankedStatement, ...]]:
     """Return the ``count`` highest and ``count`` lowest rated published statements of the scope.
 
@@ -73,7 +75,7 @@ def rank_statements(
     ranked = [
         (position, RankedStatement(item["code"], item["text"], item["mean"], item["n"]))
         for position, item in enumerate(summary["items"])
-        if not item["suppressed"] and item["mean"] is not None
+        if not item["suppressed"] and item["mean"] is not None and item["n"] is not None
     ]
     highest = sorted(ranked, key=lambda entry: (-entry[1].mean, entry[0]))[:count]
     chosen = {position for position, _ in highest}
@@ -86,38 +88,44 @@ def rank_statements(
 
 
 def flagged_groups(
-    summary: Mapping[str, Any],
+    summary: Summary,
 ) -> tuple[tuple[FlaggedGroup, ...], tuple[FlaggedGroup, ...]]:
     """Return ``(red, green)``: the groups flagged red, and green, per item and per theme.
 
     Each list is in survey order (items, then themes), and by group key within an item or theme.
     """
     found: dict[str, list[tuple[int, str, FlaggedGroup]]] = {"red": [], "green": []}
+    themes_from = len(summary["items"])
     for group in summary["groups"]:
         if group["suppressed"]:
             continue
-        for kind, rows, text_key, offset in (
-            ("item", group["items"], "text", 0),
-            ("theme", group["themes"], "title", len(summary["items"])),
-        ):
-            for position, row in enumerate(rows):
-                flag = row.get("flag")
-                if flag in found:
-                    found[flag].append(
-                        (
-                            offset + position,
-                            group["key"],
-                            FlaggedGroup(
-                                key=group["key"],
-                                label=group["label"],
-                                kind=kind,
-                                code=row["code"],
-                                text=row[text_key],
-                                flag=flag,
-                                mean=row["mean"],
-                            ),
-                        )
+        # (position in the survey, kind, code, statement or title, flag, mean) of each row.
+        rows: list[tuple[int, Literal["item", "theme"], str, str, Flag | None, float | None]] = [
+            (position, "item", row["code"], row["text"], row["flag"], row["mean"])
+            for position, row in enumerate(group["items"])
+        ]
+        rows += [
+            (themes_from + position, "theme", row["code"], row["title"], row["flag"], row["mean"])
+            for position, row in enumerate(group["themes"])
+        ]
+        for position, kind, code, text, flag, mean in rows:
+            # A flagged row always has a mean: a group without one is never flagged.
+            if (flag == "red" or flag == "green") and mean is not None:
+                found[flag].append(
+                    (
+                        position,
+                        group["key"],
+                        FlaggedGroup(
+                            key=group["key"],
+                            label=group["label"],
+                            kind=kind,
+                            code=code,
+                            text=text,
+                            flag=flag,
+                            mean=mean,
+                        ),
                     )
+                )
 
     def in_survey_order(flag: str) -> tuple[FlaggedGroup, ...]:
         return tuple(entry[2] for entry in sorted(found[flag], key=lambda e: (e[0], e[1])))
@@ -125,7 +133,7 @@ def flagged_groups(
     return in_survey_order("red"), in_survey_order("green")
 
 
-def key_findings(summary: Mapping[str, Any], count: int = DEFAULT_STATEMENTS) -> KeyFindings:
+def key_findings(summary: Summary, count: int = DEFAULT_STATEMENTS) -> KeyFindings:
     """Return the report's key findings from a summary built by ``build_summary``.
 
     See ``rank_statements`` and ``flagged_groups``; refuses what they refuse.

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeGuard
 
 from reports.likert import whole_number
+from reports.summary_types import FreeTextQuestion, TextThemeCount
 from reports.suppression import check_min_n
 
 
@@ -47,7 +48,7 @@ class TextTheme:
         return any(pattern.search(answer) for pattern in self._compiled)
 
 
-def is_answered(answer: str | None) -> bool:
+def is_answered(answer: str | None) -> TypeGuard[str]:
     """Return True for a free-text answer with content (None, "" and whitespace are not)."""
     return answer is not None and answer.strip() != ""
 
@@ -87,7 +88,7 @@ def summarise_text_question(
     themes: Sequence[TextTheme],
     responses: int,
     min_n: int,
-) -> dict[str, Any]:
+) -> FreeTextQuestion:
     """Return the summary JSON of one text question: answered, and per theme its mentions.
 
     ``responses`` is the number of responses in scope (answered or not): it is each theme's
@@ -103,7 +104,7 @@ def summarise_text_question(
             f"question {question!r}: {counts.answered} answers but only {responses} responses"
         )
     withheld = counts.answered < min_n
-    theme_rows = []
+    theme_rows: list[TextThemeCount] = []
     for theme in themes:
         mentions = counts.mentions[theme.code]
         theme_rows.append(

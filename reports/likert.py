@@ -138,7 +138,8 @@ def t_criticals(dfs: np.ndarray) -> np.ndarray:
     if unknown:
         if min(unknown) < 1:
             raise ValueError(f"t critical value needs df >= 1, got {min(unknown)}")
-        found = dict(zip(unknown, stats.t.isf((1 - 0.95) / 2, unknown).tolist(), strict=True))
+        quantiles = np.asarray(stats.t.isf((1 - 0.95) / 2, unknown)).tolist()
+        found = dict(zip(unknown, quantiles, strict=True))
         if len(_T_CRITICAL_95) + len(found) > QUANTILE_CACHE_SIZE:
             _T_CRITICAL_95.clear()
         _T_CRITICAL_95.update(found)
@@ -321,10 +322,11 @@ def validate_counts(counts: Sequence[int] | np.ndarray) -> tuple[int, ...]:
         raise ValueError(f"a Likert scale needs at least 2 points, got {len(values)}")
     # Plain Python checks: tables have a handful of entries, and numpy's per-call overhead
     # would dominate a breakdown of a thousand groups. Plain ints are the common case.
-    if all(type(count) is int for count in values):
-        if min(values) < 0:
+    plain = [count for count in values if type(count) is int]
+    if len(plain) == len(values):
+        if min(plain) < 0:
             raise ValueError("counts must be >= 0")
-        return tuple(values)  # type: ignore[arg-type]
+        return tuple(plain)
     table = tuple(whole_number(count) for count in values)
     if min(table) < 0:
         raise ValueError("counts must be >= 0")
@@ -350,7 +352,7 @@ def summarise_item(counts: Sequence[int] | np.ndarray, responses: int) -> ItemSu
 
 
 def summarise_items(
-    tables: Sequence[Sequence[int]] | np.ndarray, responses: Sequence[int]
+    tables: Sequence[Sequence[int] | np.ndarray] | np.ndarray, responses: Sequence[int]
 ) -> list[ItemSummary]:
     """Return ``summarise_item`` of each row of a cells x scale-values count table, in order.
 

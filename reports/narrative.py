@@ -14,6 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from reports.findings import FlaggedGroup, key_findings
+from reports.summary_types import (
+    FreeTextQuestion,
+    ItemChange,
+    ScopeItem,
+    Summary,
+    TextThemeCount,
+)
 
 #: The people who answer each survey (singular, plural), by survey slug.
 RESPONDENT_NOUNS: dict[str, tuple[str, str]] = {
@@ -121,13 +128,13 @@ def count_of(count: int, noun: tuple[str, str]) -> str:
     return f"{count:,} {noun[0] if count == 1 else noun[1]}"
 
 
-def scale_points(item: Mapping[str, Any], default: int = 5) -> int:
+def scale_points(item: ScopeItem, default: int = 5) -> int:
     """The number of points K of an item's scale, read off its counts (``default`` if none)."""
     counts = item.get("counts")
     return len(counts) if counts else default
 
 
-def summary_points(summary: Mapping[str, Any], default: int = 5) -> int:
+def summary_points(summary: Summary, default: int = 5) -> int:
     """The number of points K of the survey's scale, read off its first published item (themed
     items first, as theme scores are on their scale); ``default`` when none is published."""
     published = [item for item in summary["items"] if item["counts"]]
@@ -166,7 +173,7 @@ class ExecutiveSummary:
 
 
 def executive_summary(
-    summary: Mapping[str, Any], question_texts: Mapping[str, str] | None = None
+    summary: Summary, question_texts: Mapping[str, str] | None = None
 ) -> ExecutiveSummary:
     """Return the executive summary of ``summary`` (a dict built by ``build_summary``).
 
@@ -200,14 +207,15 @@ def executive_summary(
     )
 
 
-def responses_sentence(summary: Mapping[str, Any]) -> str:
+def responses_sentence(summary: Summary) -> str:
     """How many responded, and how many answered the statements."""
     slug = summary["survey"]["slug"]
     responses = summary["responses"]
     if responses == 0:
         return f"No {respondent_noun(slug)} have responded."
     sentence = f"{whole(responses)} {respondent_noun(slug, responses)} responded."
-    answered = [item["n"] for item in summary["items"] if not item["suppressed"]]
+    # A published item always has its n; a withheld one never does.
+    answered = [item["n"] for item in summary["items"] if item["n"] is not None]
     if not answered:
         return sentence + (
             f" No statement had the {summary['suppression_min_n']} answers it needs to be reported."
@@ -222,29 +230,29 @@ def responses_sentence(summary: Mapping[str, Any]) -> str:
     )
 
 
-def themes_sentence(summary: Mapping[str, Any]) -> str:
+def themes_sentence(summary: Summary) -> str:
     """The range of the published theme scores; empty when no theme is published."""
-    published = [theme for theme in summary["themes"] if not theme["suppressed"]]
+    # (mean, title) of each published theme: one always has a mean, a withheld one never.
+    published = [
+        (theme["mean"], theme["title"]) for theme in summary["themes"] if theme["mean"] is not None
+    ]
     if not published:
         return ""
     points = summary_points(summary)
     if len(published) == 1:
-        theme = published[0]
-        return (
-            f"The one theme reported, {theme['title']}, scored {decimal(theme['mean'])} "
-            f"out of {points}."
-        )
-    lowest = min(published, key=lambda theme: theme["mean"])
-    highest = max(published, key=lambda theme: theme["mean"])
-    if lowest["mean"] == highest["mean"]:
-        return f"Every theme reported scored {decimal(lowest['mean'])} out of {points}."
+        mean, title = published[0]
+        return f"The one theme reported, {title}, scored {decimal(mean)} out of {points}."
+    lowest_mean, lowest_title = min(published, key=lambda theme: theme[0])
+    highest_mean, highest_title = max(published, key=lambda theme: theme[0])
+    if lowest_mean == highest_mean:
+        return f"Every theme reported scored {decimal(lowest_mean)} out of {points}."
     return (
-        f"Theme scores ranged from {decimal(lowest['mean'])} out of {points} for "
-        f"{lowest['title']} to {decimal(highest['mean'])} for {highest['title']}."
+        f"Theme scores ranged from {decimal(lowest_mean)} out of {points} for "
+        f"{lowest_title} to {decimal(highest_mean)} for {highest_title}."
     )
 
 
-def _statement_sentence(item: Mapping[str, Any]) -> str:
+def _statement_sentence(item: ScopeItem) -> str:
     # The statement's own full stop would end the sentence inside the quotation marks.
     text = item["text"].rstrip().removesuffix(".")
     return (
@@ -253,7 +261,7 @@ def _statement_sentence(item: Mapping[str, Any]) -> str:
     )
 
 
-def _flag_sentences(summary: Mapping[str, Any], flagged: Sequence[FlaggedGroup]) -> tuple[str, ...]:
+def _flag_sentences(summary: Summary, flagged: Sequence[FlaggedGroup]) -> tuple[str, ...]:
     """One sentence per flagged group: how many themes (named) and statements; the group
     with most flags first, then by key."""
     per_group: dict[str, dict[str, Any]] = {}
@@ -302,7 +310,7 @@ def _named(titles: Sequence[str], every_title: Sequence[str]) -> str:
     return f" ({', '.join(titles)})"
 
 
-def differences_sentence(summary: Mapping[str, Any]) -> str:
+def differences_sentence(summary: Summary) -> str:
     """How many statements differ between groups (Kruskal-Wallis, adjusted p), and how many
     groups are compared; empty without a breakdown."""
     if not summary["by"]:
@@ -319,11 +327,11 @@ def differences_sentence(summary: Mapping[str, Any]) -> str:
             " so their figures are withheld"
         )
     sentence += "."
-    tested = [row for row in summary["comparisons"] if row["p_adjusted"] is not None]
+    tested = [row["p_adjusted"] for row in summary["comparisons"] if row["p_adjusted"] is not None]
     if not tested:
         sentence += f" No statement had enough answers in two or more {noun} to compare them."
     else:
-        differing = sum(row["p_adjusted"] < SIGNIFICANCE for row in tested)
+        differing = sum(p_adjusted < SIGNIFICANCE for p_adjusted in tested)
         sentence += (
             f" Answers differed between {noun} for {whole(differing)} of "
             f"{count_of(len(tested), ('statement', 'statements'))} tested "
@@ -335,7 +343,7 @@ def differences_sentence(summary: Mapping[str, Any]) -> str:
 
 
 def free_text_findings(
-    question: Mapping[str, Any], slug: str, question_texts: Mapping[str, str]
+    question: FreeTextQuestion, slug: str, question_texts: Mapping[str, str]
 ) -> FreeTextFindings:
     """The answer count of a free-text question and its most mentioned themes, as sentences
     such as "16 of 42 ICB leaders (38%) mentioned training hubs."."""
@@ -347,14 +355,14 @@ def free_text_findings(
         return FreeTextFindings(text, answered + " Too few answered to report its themes.", ())
     ranked = sorted(
         (theme for theme in themes if theme["mentions"]),
-        key=lambda theme: -theme["mentions"],  # sorted() is stable: ties keep codebook order
+        key=lambda theme: -(theme["mentions"] or 0),  # stable: ties keep codebook order
     )[:FREE_TEXT_THEMES_NAMED]
     return FreeTextFindings(
         text, answered, tuple(mention_sentence(theme, slug) for theme in ranked)
     )
 
 
-def mention_sentence(theme: Mapping[str, Any], slug: str) -> str:
+def mention_sentence(theme: TextThemeCount, slug: str) -> str:
     """ "16 of 42 ICB leaders (38%) mentioned training hubs." for a published text theme."""
     return (
         f"{whole(theme['mentions'])} of {whole(theme['of'])} "
@@ -367,7 +375,7 @@ def mention_sentence(theme: Mapping[str, Any], slug: str) -> str:
 
 
 def wave_change_sentences(
-    comparison: Sequence[Mapping[str, Any]],
+    comparison: Sequence[ItemChange],
     previous_wave: str,
     count: int = WAVE_CHANGES_NAMED,
 ) -> tuple[str, ...]:
@@ -387,21 +395,28 @@ def wave_change_sentences(
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
     compared = [row for row in comparison if not row["suppressed"]]
+    # A compared row always has its changes and effect size; only p can be undefined.
     significant = [
-        (position, row)
+        (position, row, _Change(change_positive, change_mean, effect_size, p_adjusted))
         for position, row in enumerate(compared)
-        if row["p_adjusted"] is not None and row["p_adjusted"] < SIGNIFICANCE
+        if (p_adjusted := row["p_adjusted"]) is not None
+        and p_adjusted < SIGNIFICANCE
+        and (change_positive := row["change_percent_positive"]) is not None
+        and (change_mean := row["change_mean"]) is not None
+        and (effect_size := row["effect_size"]) is not None
     ]
     if significant:
         largest = sorted(
             significant,
             key=lambda entry: (
-                -abs(entry[1]["change_percent_positive"]),
-                -abs(entry[1]["change_mean"]),
+                -abs(entry[2].percent_positive),
+                -abs(entry[2].mean),
                 entry[0],
             ),
         )[:count]
-        return tuple(_wave_change_sentence(row, previous_wave) for _, row in largest)
+        return tuple(
+            _wave_change_sentence(row, change, previous_wave) for _, row, change in largest
+        )
     test = f"(Mann-Whitney test, adjusted p below {SIGNIFICANCE:g})"
     if not compared:
         return (
@@ -419,22 +434,32 @@ def wave_change_sentences(
     )
 
 
-def _wave_change_sentence(row: Mapping[str, Any], previous_wave: str) -> str:
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """The figures of a significant change: never None, unlike the row's."""
+
+    percent_positive: float
+    mean: float
+    effect_size: float
+    p_adjusted: float
+
+
+def _wave_change_sentence(row: ItemChange, change: _Change, previous_wave: str) -> str:
     """One significant change: percent positive and mean before and now, and the adjusted p."""
     before, now = row["previous"], row["current"]
     positive_verb, positive = _movement(
         percent(before["percent_positive"]),
         percent(now["percent_positive"]),
-        row["change_percent_positive"],
+        change.percent_positive,
     )
-    mean_verb, mean = _movement(decimal(before["mean"]), decimal(now["mean"]), row["change_mean"])
-    adjusted = p_value(row["p_adjusted"])
+    mean_verb, mean = _movement(decimal(before["mean"]), decimal(now["mean"]), change.mean)
+    adjusted = p_value(change.p_adjusted)
     adjusted = adjusted if adjusted.startswith("<") else f"= {adjusted}"
     # The statement's own full stop would end the sentence inside the quotation marks.
     text = row["text"].rstrip().removesuffix(".")
     if positive_verb == mean_verb == "stayed":
         # The ranks moved although neither rounded figure did (possible with many answers).
-        direction = "up" if row["effect_size"] > 0 else "down"
+        direction = "up" if change.effect_size > 0 else "down"
         moved = (
             f"answers shifted {direction} since {previous_wave}, though % positive stayed "
             f"{positive} and the mean {mean}"

@@ -33,6 +33,17 @@ from reports.pdf_sandbox import (
     html_to_pdf_bounded,
     prepare_renderer,
 )
+from reports.summary_types import (
+    GroupItem,
+    GroupTheme,
+    ItemChange,
+    ScopeItem,
+    ScopeName,
+    ScopeTheme,
+    Summary,
+    WaveName,
+    as_json,
+)
 
 __all__ = [
     "ASSETS",
@@ -65,17 +76,17 @@ FLAG_NAMES = {
 }
 
 
-def data_fingerprint(summary: Mapping[str, Any]) -> str:
+def data_fingerprint(summary: Summary) -> str:
     """Return the SHA-256 (hex) of the summary's canonical JSON: keys sorted, no spaces,
     ASCII. The same figures always give the same fingerprint. Refuses (ValueError) NaN."""
     canonical = json.dumps(
-        summary, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+        as_json(summary), sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
     )
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def render_report_html(
-    summary: Mapping[str, Any],
+    summary: Summary,
     generated_at: datetime,
     software_version: str,
     *,
@@ -107,7 +118,7 @@ def render_report_html(
 
 
 def render_report_pdf(
-    summary: Mapping[str, Any],
+    summary: Summary,
     generated_at: datetime,
     software_version: str,
     *,
@@ -145,7 +156,7 @@ class Statement:
     """An item of the summary with its number in the report ("3.2")."""
 
     number: str
-    item: Mapping[str, Any]
+    item: ScopeItem
     #: With a breakdown: how many groups carry each flag (red, pink, light-green, green).
     flag_counts: dict[str, int] = field(default_factory=dict)
 
@@ -158,7 +169,7 @@ class ThemeSection:
     anchor: str
     title: str
     short_title: str
-    theme: Mapping[str, Any] | None
+    theme: ScopeTheme | None
     statements: list[Statement]
     charts: list[Chart] = field(default_factory=list)
 
@@ -180,7 +191,7 @@ class WaveChange:
 
     number: str
     text: str
-    row: Mapping[str, Any]
+    row: ItemChange
     verdict: str
 
 
@@ -214,7 +225,7 @@ def _environment() -> Environment:
 
 
 def _report_context(
-    summary: Mapping[str, Any],
+    summary: Summary,
     generated_at: datetime,
     software_version: str,
     *,
@@ -233,7 +244,7 @@ def _report_context(
     fingerprint = data_fingerprint(summary)
     k = summary["suppression_min_n"]
     return {
-        "summary": summary,
+        "summary": as_json(summary),
         "k": k,
         "title": summary["survey"]["title"],
         "scope_name": scope_name,
@@ -283,7 +294,7 @@ def _period_text(period: tuple[date, date] | None) -> str:
     return f"{first.day} {first:%B %Y} to {last.day} {last:%B %Y}"
 
 
-def _scope_description(scope: Mapping[str, Any] | None) -> str:
+def _scope_description(scope: ScopeName | None) -> str:
     if scope is None:
         return "England: every response"
     level = LEVEL_NAMES.get(scope["level"], scope["level"])
@@ -297,7 +308,7 @@ def _breakdown_name(by: str, question_texts: Mapping[str, str]) -> str:
     return f"answer to “{question}”" if question else f"answer to question {by}"
 
 
-def _keywords(summary: Mapping[str, Any], scope_name: str) -> str:
+def _keywords(summary: Summary, scope_name: str) -> str:
     words = [summary["survey"]["title"], scope_name, "primary care", "education", "survey"]
     words += [theme["title"] for theme in summary["themes"]]
     # Commas separate keywords in <meta name=keywords>; keep them out of the words.
@@ -315,14 +326,14 @@ def _default_labels(points: int) -> list[str]:
     ]
 
 
-def _labels_for(item: Mapping[str, Any], scale_labels: Mapping[str, Sequence[str]]) -> list[str]:
+def _labels_for(item: ScopeItem, scale_labels: Mapping[str, Sequence[str]]) -> list[str]:
     points = narrative.scale_points(item, default=len(scale_labels.get(item["code"], ())) or 5)
     labels = list(scale_labels.get(item["code"], ()))
     return labels if len(labels) == points else _default_labels(points)
 
 
 def _theme_sections(
-    summary: Mapping[str, Any], scale_labels: Mapping[str, Sequence[str]]
+    summary: Summary, scale_labels: Mapping[str, Sequence[str]]
 ) -> list[ThemeSection]:
     """The results sections: one per theme in survey order, then the statements without a
     theme; statements numbered within their section."""
@@ -366,7 +377,8 @@ def _section_charts(
         rows = [
             LikertRow(
                 f"{s.number}  {s.item['text']}",
-                None if s.item["suppressed"] else list(s.item["counts"].values()),
+                # A withheld statement has no counts, a published one always has.
+                None if (counts := s.item["counts"]) is None else list(counts.values()),
             )
             for s in statements
         ]
@@ -376,7 +388,7 @@ def _section_charts(
     return charts
 
 
-def _theme_chart(summary: Mapping[str, Any], k: int) -> Chart | None:
+def _theme_chart(summary: Summary, k: int) -> Chart | None:
     if not summary["themes"]:
         return None
     return theme_scores_chart(
@@ -386,24 +398,26 @@ def _theme_chart(summary: Mapping[str, Any], k: int) -> Chart | None:
     )
 
 
-def _flag_counts(summary: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+def _flag_counts(summary: Summary) -> dict[str, dict[str, int]]:
     """Per item code, how many groups carry each flag other than none (zeros included)."""
     counts = {item["code"]: dict.fromkeys(FLAG_NAMES, 0) for item in summary["items"]}
     for group in summary["groups"]:
         for item in group["items"]:
-            if item.get("flag") in FLAG_NAMES:
-                counts[item["code"]][item["flag"]] += 1
+            flag = item["flag"]
+            if flag is not None and flag in FLAG_NAMES:
+                counts[item["code"]][flag] += 1
     return counts
 
 
-def _cell(row: Mapping[str, Any] | None) -> Cell:
+def _cell(row: ScopeItem | ScopeTheme | GroupItem | GroupTheme | None) -> Cell:
     if row is None or row["suppressed"]:
         return Cell("[c]", withheld=True)
+    # The scope's rows have no flag: the scope is the benchmark.
     flag = row.get("flag") or ""
     return Cell(narrative.decimal(row["mean"]), flag if flag in FLAG_NAMES else "")
 
 
-def _comparison(summary: Mapping[str, Any], sections: list[ThemeSection]) -> dict[str, Any]:
+def _comparison(summary: Summary, sections: list[ThemeSection]) -> dict[str, Any]:
     """The comparison tables: theme scores by group, and statements by group in column
     blocks that fit a landscape page. A withheld group or figure shows "[c]", never a blank."""
     groups = []
@@ -434,7 +448,7 @@ def _comparison(summary: Mapping[str, Any], sections: list[ThemeSection]) -> dic
     }
 
 
-def _kruskal_rows(summary: Mapping[str, Any], sections: list[ThemeSection]) -> list[dict[str, Any]]:
+def _kruskal_rows(summary: Summary, sections: list[ThemeSection]) -> list[dict[str, Any]]:
     statements = {s.item["code"]: s for section in sections for s in section.statements}
     rows = []
     for comparison in summary["comparisons"]:
@@ -451,9 +465,7 @@ def _kruskal_rows(summary: Mapping[str, Any], sections: list[ThemeSection]) -> l
     return rows
 
 
-def _wave_changes(
-    summary: Mapping[str, Any], sections: list[ThemeSection]
-) -> dict[str, Any] | None:
+def _wave_changes(summary: Summary, sections: list[ThemeSection]) -> dict[str, Any] | None:
     """The changes since the previous wave, statement by statement in the sections' order
     and numbering; None when the summary compares no waves (a first wave, or a summary
     built without the database)."""
@@ -486,25 +498,27 @@ def _wave_changes(
     }
 
 
-def _verdict(row: Mapping[str, Any]) -> str:
+def _verdict(row: ItemChange) -> str:
     if row["suppressed"]:
         return "withheld"
-    if row["p_adjusted"] is None:
+    p_adjusted, effect_size = row["p_adjusted"], row["effect_size"]
+    # A compared row always has its effect size; only p can be undefined.
+    if p_adjusted is None or effect_size is None:
         return "not testable"
-    if row["p_adjusted"] >= narrative.SIGNIFICANCE:
+    if p_adjusted >= narrative.SIGNIFICANCE:
         return "no"
     # The rank-biserial r says which way the answers moved, whatever the rounded figures do.
-    return "rose" if row["effect_size"] > 0 else "fell"
+    return "rose" if effect_size > 0 else "fell"
 
 
-def _wave_title(wave: Mapping[str, Any]) -> str:
+def _wave_title(wave: WaveName) -> str:
     """ "2025/26 rotation 1 (wave 1)"; just "Wave 1" when that is its name."""
     plain = f"Wave {wave['number']}"
     return plain if wave["name"] == plain else f"{wave['name']} (wave {wave['number']})"
 
 
 def _free_text(
-    summary: Mapping[str, Any],
+    summary: Summary,
     question_texts: Mapping[str, str],
     quotes: Sequence[Mapping[str, Any]],
 ) -> list[dict[str, Any]]:
@@ -526,8 +540,6 @@ def _free_text(
     return questions
 
 
-def _loose_quotes(
-    summary: Mapping[str, Any], quotes: Sequence[Mapping[str, Any]]
-) -> list[Mapping[str, Any]]:
+def _loose_quotes(summary: Summary, quotes: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     codes = {question["question"] for question in summary["free_text"]}
     return [quote for quote in quotes if quote.get("question") not in codes]

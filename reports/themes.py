@@ -437,8 +437,9 @@ def _alphas(table: ThemeTable) -> np.ndarray:
     # 2 (m + 1) of them, times m.
     peak = max(int(n.max()), largest) * largest
     exact_type: type = np.int64 if 2 * m * (m + 1) * peak < 2**53 else object
-    item_sums, item_squares, total_sum, total_squares = (array.astype(exact_type) for array in sums)
-    respondents = n.astype(exact_type)
+    exact: list[np.ndarray] = [array.astype(exact_type) for array in sums]
+    item_sums, item_squares, total_sum, total_squares = exact
+    respondents: np.ndarray = n.astype(exact_type)
     item_spread = (respondents[:, None] * item_squares - item_sums * item_sums).sum(axis=1)
     total_spread = respondents * total_squares - total_sum * total_sum
     defined = (n >= 3) & (total_spread > 0)
@@ -481,8 +482,8 @@ def _feldt_quantiles(sizes: list[int], items: int) -> list[tuple[float, float]]:
     if unknown:
         df_between = np.array(unknown) - 1
         df_within = df_between * (items - 1)
-        lower = stats.f.isf(tail, df_between, df_within).tolist()
-        upper = stats.f.isf(1 - tail, df_between, df_within).tolist()
+        lower = np.asarray(stats.f.isf(tail, df_between, df_within)).tolist()
+        upper = np.asarray(stats.f.isf(1 - tail, df_between, df_within)).tolist()
         found = dict(zip(unknown, zip(lower, upper, strict=True), strict=True))
         if len(_FELDT_QUANTILES) + len(found) > QUANTILE_CACHE_SIZE:
             _FELDT_QUANTILES.clear()

@@ -13,14 +13,15 @@ statements are done at once with arrays. The result is plain JSON-ready dicts
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Final
 
 import numpy as np
 from scipy import special
 
 from reports.comparisons import benjamini_hochberg
 from reports.likert import item_columns, validate_counts
-from reports.summary import LikertItemSpec
+from reports.summary_inputs import LikertItemSpec
+from reports.summary_types import ItemChange, WaveFigures
 from reports.suppression import check_min_n
 
 #: Per item code, a wave's count table for the scope (index i = answers with scale value
@@ -28,10 +29,7 @@ from reports.suppression import check_min_n
 WaveCounts = Mapping[str, np.ndarray | Sequence[int]]
 
 #: The test named in every row of a wave comparison.
-WAVE_TEST = "mann-whitney"
-
-#: The figures of each wave in a row of the comparison, in the order the JSON lists them.
-WAVE_FIGURES: tuple[str, ...] = ("n", "mean", "percent_positive")
+WAVE_TEST: Final = "mann-whitney"
 
 #: While a statement's answers in both waves together number fewer than this, every integer of
 #: its Mann-Whitney test (N^3 the largest) fits in int64; beyond, Python ints keep them exact.
@@ -43,7 +41,7 @@ def compare_waves(
     previous_counts: WaveCounts,
     current_counts: WaveCounts,
     min_n: int,
-) -> list[dict[str, Any]]:
+) -> list[ItemChange]:
     """Return the comparison of the current wave with the previous one, one row per item.
 
     ``items`` are the Likert items in question order; ``previous_counts`` and
@@ -115,7 +113,7 @@ def compare_waves(
         strict=True,
     ):
         item = items[index]
-        rows[index] = {
+        row: ItemChange = {
             "item": item.code,
             "text": item.text,
             "theme": item.theme,
@@ -138,6 +136,7 @@ def compare_waves(
             "effect_size": r,
             "suppressed": False,
         }
+        rows[index] = row
     return rows
 
 
@@ -159,8 +158,8 @@ def _count_rows(
     return rows
 
 
-def _withheld_row(item: LikertItemSpec) -> dict[str, Any]:
-    hidden = dict.fromkeys(WAVE_FIGURES)
+def _withheld_row(item: LikertItemSpec) -> ItemChange:
+    hidden: WaveFigures = {"n": None, "mean": None, "percent_positive": None}
     return {
         "item": item.code,
         "text": item.text,

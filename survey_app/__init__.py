@@ -18,11 +18,8 @@ def create_app(config: Config | None = None, command_line: bool = False) -> Flas
     config = config or Config()
     if not (config.TESTING or config.DEVELOPMENT or command_line):
         config.check()
-    app = Flask(
-        __name__,
-        instance_path=str(INSTANCE_PATH),
-        template_folder=str(PROJECT_ROOT / "templates"),
-    )
+    templates = str(PROJECT_ROOT / "templates")
+    app = Flask(__name__, instance_path=str(INSTANCE_PATH), template_folder=templates)
     app.config.from_mapping(config.as_mapping())
     if app.config["SECRET_KEY"] is None:
         # Development or the command line only (check() refused a server above).

@@ -4,16 +4,27 @@ parameters NHS.UK frontend's macros take."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from flask import Flask
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
-from wtforms.fields.choices import SelectChoice
 
 from survey_app.config import VERSION
 
 
-def choice_item(choice: SelectChoice) -> dict[str, str]:
-    """A field's choice as an item of the radios or select macro."""
+class Choice(Protocol):
+    """A field's choice as the templates read it (WTForms' SelectChoice): the value a browser
+    posts and the label a person reads."""
+
+    @property
+    def value(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+
+def choice_item(choice: Choice) -> dict[str, str]:
+    """Return a field's choice as an item of the radios or select macro; refuses nothing."""
     return {"value": choice.value, "text": choice.label}
 
 

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import func, or_, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, func, or_, update
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlmodel import Session, col, select
 
 from survey_app.models import AuditAction, Organisation, OrgLevel
@@ -195,9 +195,10 @@ def organisation_by_code(session: Session, code: str) -> Organisation | None:
     return session.exec(select(Organisation).where(Organisation.code == code)).first()
 
 
-def within(scope: Organisation) -> object:
-    """A SQL condition: the organisation is `scope` or lies under it."""
-    return getattr(Organisation, scope.level.path_column) == scope.id
+def within(scope: Organisation) -> ColumnElement[bool]:
+    """Return a SQL condition: the organisation is `scope` or lies under it. Refuses nothing."""
+    ancestor: InstrumentedAttribute[int | None] = getattr(Organisation, scope.level.path_column)
+    return ancestor == scope.id
 
 
 def is_within(org: Organisation, scopes: Iterable[Organisation]) -> bool:
@@ -223,7 +224,7 @@ def organisation_choices(session: Session, levels: Iterable[str]) -> tuple[Organ
         .where(col(Organisation.level).in_(wanted))
         .order_by(Organisation.name, Organisation.code)
     ).all()
-    return tuple(OrganisationChoice(*row) for row in rows)  # type: ignore[arg-type]
+    return tuple(OrganisationChoice(*row) for row in rows)
 
 
 def organisations_by_codes(session: Session, codes: Iterable[str]) -> list[Organisation]:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import ColumnElement, delete, func
 from sqlmodel import Session, col, select
 
 from survey_app.models import (
@@ -183,7 +183,7 @@ def _count(session: Session, table: type, *conditions: Any) -> int:
 
 def _delete(session: Session, table: type, *conditions: Any) -> int:
     """Delete the rows of `table` meeting `conditions`; returns how many."""
-    deleted = session.exec(  # type: ignore[call-overload]
+    deleted = session.exec(
         delete(table).where(*conditions).execution_options(synchronize_session=False)
     )
     return deleted.rowcount
@@ -202,9 +202,9 @@ def list_responses(
 ) -> list[StoredResponse]:
     """`survey`'s responses (about `organisation` or anything under it, when given), newest
     first: how a person's request to delete their on-record response is matched to its id."""
-    conditions = [Response.survey_id == survey.id]
+    conditions: list[ColumnElement[bool]] = [col(Response.survey_id) == survey.id]
     if organisation is not None:
-        conditions.append(within(organisation))  # type: ignore[arg-type]
+        conditions.append(within(organisation))
     return _stored_responses(session, *conditions)
 
 
@@ -215,8 +215,9 @@ def _stored_responses(session: Session, *conditions: Any) -> list[StoredResponse
         .correlate(Response)
         .scalar_subquery()
     )
+    # SQLModel's select is typed for at most four columns; these are eight.
     statement = (
-        select(
+        select(  # type: ignore[call-overload]
             Response.id,
             Survey.slug,
             Survey.anonymous,

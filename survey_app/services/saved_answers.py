@@ -43,7 +43,7 @@ def save_answers(
     used invitation, where they would tie the stored response to it.
     """
     try:
-        locked = session.exec(  # type: ignore[call-overload]
+        locked = session.exec(
             update(Invitation)
             .where(col(Invitation.id) == invitation.id, col(Invitation.used_at).is_(None))
             .values(used_at=None)
@@ -90,7 +90,7 @@ def discard_wave_saved_answers(session: Session, wave: Wave) -> int:
     committed); returns how many. Once a wave closes its links no longer open, so what they
     kept can never be sent."""
     invitations = select(Invitation.id).where(Invitation.wave_id == wave.id)
-    deleted = session.exec(  # type: ignore[call-overload]
+    deleted = session.exec(
         delete(SavedAnswers).where(col(SavedAnswers.invitation_id).in_(invitations))
     )
     return deleted.rowcount

@@ -45,7 +45,8 @@ def create_user(
     if role == Role.LEAD and not scopes:
         raise ServiceError("a lead needs at least one --scope organisation")
     user = User(email=address, password_hash=_hasher.hash(password), role=role)
-    user.scopes = [UserScope(organisation_id=org.id) for org in scopes]  # type: ignore[arg-type]
+    # The relationship fills each scope's user_id when the user is flushed.
+    user.scopes = [UserScope(organisation_id=org.id) for org in scopes]  # type: ignore[call-arg, arg-type]
     session.add(user)
     session.flush()
     record(
@@ -83,7 +84,8 @@ def change_access(
         raise ServiceError("you cannot change your own role; another administrator can")
     before = {"role": user.role.value, "scopes": _scope_codes(session, user)}
     user.role = role
-    user.scopes = [UserScope(organisation_id=org.id) for org in scopes]  # type: ignore[arg-type]
+    # The relationship fills each scope's user_id when the user is flushed.
+    user.scopes = [UserScope(organisation_id=org.id) for org in scopes]  # type: ignore[call-arg, arg-type]
     session.add(user)
     session.flush()
     after = {"role": role.value, "scopes": [org.code for org in scopes]}
@@ -148,7 +150,7 @@ def scope_organisations(session: Session, user: User) -> list[Organisation]:
     if user.role == Role.ADMIN:
         return []
     ids = [scope.organisation_id for scope in user.scopes]
-    return list(session.exec(select(Organisation).where(Organisation.id.in_(ids))).all())  # type: ignore[union-attr]
+    return list(session.exec(select(Organisation).where(col(Organisation.id).in_(ids))).all())
 
 
 @dataclass(frozen=True, slots=True)
