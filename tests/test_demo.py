@@ -12,7 +12,9 @@ from sqlalchemy import func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from survey_app import demo
 from survey_app.db import create_db_engine, create_schema
+from survey_app.demo import DEMO_USERS, DemoSummary, build_demo
 from survey_app.models import (
     Answer,
     ChoiceOption,
@@ -28,8 +30,7 @@ from survey_app.models import (
     Theme,
     User,
 )
-from survey_app.services import ServiceError, demo
-from survey_app.services.demo import DEMO_USERS, DemoSummary, build_demo
+from survey_app.services import ServiceError
 from survey_app.services.organisations import organisation_by_code
 from survey_app.services.responses import utcnow
 from survey_app.services.users import authenticate, create_user, scope_organisations
