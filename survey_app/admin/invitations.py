@@ -22,18 +22,20 @@ from survey_app.services import ServiceError
 from survey_app.services.invitations import (
     LEARNER_CSV_HEADER,
     MAX_LEARNERS_PER_FILE,
-    REMINDER_INTERVAL,
     InvitationFileError,
-    MailingReport,
     create_invitation_links,
-    invitation_counts,
     invite_learners,
-    number_of,
     one_of,
+)
+from survey_app.services.mail import MailError, MailSettings
+from survey_app.services.mailing import (
+    REMINDER_INTERVAL,
+    MailingReport,
+    invitation_counts,
+    number_of,
     send_invitations,
     send_reminders,
 )
-from survey_app.services.mail import MailError, MailSettings
 from survey_app.services.responses import utcnow
 from survey_app.services.surveys import survey_by_slug
 
