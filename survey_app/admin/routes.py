@@ -31,24 +31,18 @@ from survey_app.definitions import DefinitionError, shipped_definition_paths
 from survey_app.models import InvalidTransition
 from survey_app.services import ServiceError
 from survey_app.services.audit import Actor
+from survey_app.services.definitions import (
+    DefinitionUploadError,
+    load_definition_files,
+    load_uploaded_definition,
+)
 from survey_app.services.organisations import (
     PRACTICE_LIST_HEADERS,
     import_organisation_file,
     organisation_choices,
     search_organisations,
 )
-from survey_app.services.surveys import (
-    DefinitionUploadError,
-    close_survey,
-    load_definition_files,
-    load_uploaded_definition,
-    open_survey,
-    set_survey_dates,
-    start_wave,
-    survey_by_slug,
-    survey_listing,
-    wave_listing,
-)
+from survey_app.services.surveys import survey_by_slug, survey_listing
 from survey_app.services.users import (
     MIN_PASSWORD_LENGTH,
     UserListing,
@@ -58,6 +52,13 @@ from survey_app.services.users import (
     list_users,
     reactivate_user,
     user_listing,
+)
+from survey_app.services.waves import (
+    close_survey,
+    open_survey,
+    set_survey_dates,
+    start_wave,
+    wave_listing,
 )
 
 Page = str | tuple[str, int] | HttpResponse

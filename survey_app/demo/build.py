@@ -18,9 +18,10 @@ from survey_app.demo.placement import add_placement_responses, placement_waves
 from survey_app.demo.users import DEMO_USERS, DemoLogin, add_users, login_lines
 from survey_app.models import Organisation, OrgLevel, Response, Survey, SurveyStatus, User
 from survey_app.services import ServiceError
+from survey_app.services.definitions import load_definition_files
 from survey_app.services.organisations import import_organisations, load_reference
 from survey_app.services.responses import utcnow
-from survey_app.services.surveys import load_definition_files, require_survey
+from survey_app.services.surveys import require_survey
 
 PLACEMENT_SURVEY = "placement-quality"
 ICB_LEADERS_SURVEY = "icb-leaders"
