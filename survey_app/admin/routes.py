@@ -29,7 +29,7 @@ from survey_app.admin import bp
 from survey_app.db import get_session
 from survey_app.definitions import DefinitionError, shipped_definition_paths
 from survey_app.models import InvalidTransition
-from survey_app.services import ServiceError
+from survey_app.services import FieldError, ServiceError
 from survey_app.services.audit import Actor
 from survey_app.services.definitions import (
     DefinitionUploadError,
@@ -396,16 +396,15 @@ def start_wave_(slug: str) -> Page:
             form.closes_at_utc(),
             _actor(),
         )
+    except FieldError as exc:
+        session.rollback()
+        field = {"name": form.name, "closes": form.closes_at}[exc.field]
+        field.errors = [*field.errors, exc.message.capitalize()]
+        return _survey_page(slug, wave_form=form)
     except ServiceError as exc:
         session.rollback()
-        # The service names the field at fault; a message naming none is about the current
-        # wave (still open, or a wave started by someone else a moment ago).
-        field_name, _, message = str(exc).partition(": ")
-        fields = {"name": form.name, "closes": form.closes_at}
-        if field_name not in fields:
-            return _survey_page(slug, wave_form=form, problem=str(exc))
-        fields[field_name].errors = [*fields[field_name].errors, message.capitalize()]
-        return _survey_page(slug, wave_form=form)
+        # About the current wave: still open, or a wave started by someone else a moment ago.
+        return _survey_page(slug, wave_form=form, problem=str(exc))
     return _done(
         f"Wave {wave.number} of {found.title} ({wave.name}) is started. "
         + (

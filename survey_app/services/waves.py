@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from survey_app.models import AuditAction, Invitation, Response, Survey, SurveyStatus, Wave
 from survey_app.models.surveys import default_wave_name
-from survey_app.services import ServiceError
+from survey_app.services import FieldError, ServiceError
 from survey_app.services import responses as response_service
 from survey_app.services.audit import COMMAND_LINE, Actor, record
 from survey_app.services.saved_answers import (
@@ -104,9 +104,9 @@ def start_wave(
     "Wave N"), and waits as a draft to be opened by hand or by its opening date `opens_at`
     (UTC); `closes_at` closes it by itself. The addresses of the wave before are forgotten.
 
-    Refuses (ServiceError, naming the field) unless the current wave is closed now, a name
-    over 120 characters, a closing date not after the opening date or already past, and a
-    wave started by someone else at the same moment.
+    Refuses (FieldError, naming the field) a name over 120 characters and a closing date not
+    after the opening date or already past; (ServiceError) a current wave not closed now, and
+    a wave started by someone else at the same moment.
     """
     now = response_service.utcnow()
     current = survey.current_wave
@@ -117,11 +117,11 @@ def start_wave(
         )
     name = (name or "").strip()
     if len(name) > MAX_WAVE_NAME:
-        raise ServiceError(f"name: at most {MAX_WAVE_NAME} characters, not {len(name)}")
+        raise FieldError("name", f"at most {MAX_WAVE_NAME} characters, not {len(name)}")
     if opens_at is not None and closes_at is not None and closes_at <= opens_at:
-        raise ServiceError("closes: the closing date must be after the opening date")
+        raise FieldError("closes", "the closing date must be after the opening date")
     if closes_at is not None and closes_at <= now:
-        raise ServiceError("closes: the closing date must be in the future")
+        raise FieldError("closes", "the closing date must be in the future")
     wave = Wave(
         number=current.number + 1,
         name=name or default_wave_name(current.number + 1),
