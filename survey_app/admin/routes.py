@@ -28,6 +28,7 @@ from forms.respondent import build_response_form
 from survey_app.admin import bp
 from survey_app.db import get_session
 from survey_app.definitions import DefinitionError, shipped_definition_paths
+from survey_app.lookups import survey_or_404
 from survey_app.models import InvalidTransition
 from survey_app.services import FieldError, ServiceError
 from survey_app.services.audit import Actor
@@ -42,7 +43,7 @@ from survey_app.services.organisations import (
     organisation_choices,
     search_organisations,
 )
-from survey_app.services.surveys import survey_by_slug, survey_listing
+from survey_app.services.surveys import survey_listing
 from survey_app.services.users import (
     MIN_PASSWORD_LENGTH,
     UserListing,
@@ -325,9 +326,7 @@ def survey(slug: str) -> Page:
 
 def _change_status(slug: str, opening: bool) -> Page:
     session = get_session()
-    found = survey_by_slug(session, slug)
-    if found is None:
-        abort(404)
+    found = survey_or_404(slug)
     try:
         (open_survey if opening else close_survey)(session, found, _actor())
     except InvalidTransition as exc:
@@ -353,9 +352,7 @@ def close(slug: str) -> Page:
 @bp.post("/surveys/<slug>/dates")
 def dates(slug: str) -> Page:
     session = get_session()
-    found = survey_by_slug(session, slug)
-    if found is None:
-        abort(404)
+    found = survey_or_404(slug)
     form = SurveyDatesForm()
     if not form.validate():
         return _survey_page(slug, dates_form=form)
@@ -381,9 +378,7 @@ WAVE_FORM_PREFIX = "wave"
 @bp.post("/surveys/<slug>/waves")
 def start_wave_(slug: str) -> Page:
     session = get_session()
-    found = survey_by_slug(session, slug)
-    if found is None:
-        abort(404)
+    found = survey_or_404(slug)
     form = WaveStartForm(prefix=WAVE_FORM_PREFIX)
     if not form.validate():
         return _survey_page(slug, wave_form=form)
@@ -420,9 +415,7 @@ def start_wave_(slug: str) -> Page:
 @bp.get("/surveys/<slug>/preview")
 def preview(slug: str) -> str:
     session = get_session()
-    found = survey_by_slug(session, slug)
-    if found is None:
-        abort(404)
+    found = survey_or_404(slug)
     organisations = organisation_choices(session, found.levels) if found.allow_open_link else None
     form = build_response_form(found, organisations, current_app.config["MAX_TEXT_ANSWER"])(
         formdata=None
