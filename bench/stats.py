@@ -47,8 +47,9 @@ from survey_app.db import create_db_engine, create_schema
 from survey_app.definitions import shipped_definition_paths
 from survey_app.models import Answer, Organisation, OrgLevel, QuestionType, Response
 from survey_app.models.responses import likert_vector_columns
+from survey_app.services.definitions import load_definition_files
 from survey_app.services.organisations import OrganisationRow, import_organisations, load_reference
-from survey_app.services.surveys import load_definition_files, require_survey
+from survey_app.services.surveys import require_survey
 
 SURVEY = "placement-quality"
 ITEMS = 20

@@ -23,12 +23,13 @@ from survey_app.config import TestConfig
 from survey_app.db import create_db_engine, create_schema
 from survey_app.definitions import shipped_definition_paths
 from survey_app.models import Organisation, OrgLevel, Response, Role, Survey, User
+from survey_app.services.definitions import load_definition_files
 from survey_app.services.organisations import (
     OrganisationRow,
     import_organisations,
     load_reference,
 )
-from survey_app.services.surveys import load_definition_files, survey_by_slug
+from survey_app.services.surveys import survey_by_slug
 from survey_app.services.users import create_user
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")

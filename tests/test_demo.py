@@ -13,6 +13,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from survey_app.db import create_db_engine, create_schema
+from survey_app.demo import DEMO_USERS, DemoSummary, build_demo
+from survey_app.demo import build as demo_build
 from survey_app.models import (
     Answer,
     ChoiceOption,
@@ -28,8 +30,7 @@ from survey_app.models import (
     Theme,
     User,
 )
-from survey_app.services import ServiceError, demo
-from survey_app.services.demo import DEMO_USERS, DemoSummary, build_demo
+from survey_app.services import ServiceError
 from survey_app.services.organisations import organisation_by_code
 from survey_app.services.responses import utcnow
 from survey_app.services.users import authenticate, create_user, scope_organisations
@@ -418,7 +419,7 @@ def test_a_failure_part_way_leaves_nothing(
         raise RuntimeError("disk full")
 
     # By then reference data, definitions and organisations went through services that commit.
-    monkeypatch.setattr(demo, "_add_icb_leader_responses", broken)
+    monkeypatch.setattr(demo_build, "add_icb_leader_responses", broken)
     session = new_database()
     with pytest.raises(RuntimeError):
         build_demo(session)

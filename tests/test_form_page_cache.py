@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from survey_app.definitions import shipped_definition_paths
 from survey_app.models import Answer, Organisation, Question, Response, Survey, User
 from survey_app.models.surveys import new_definition_revision
-from survey_app.services.surveys import load_definition_files
+from survey_app.services.definitions import load_definition_files
 from tests.test_lost_connection import hidden_field
 from tests.test_respond import PLACEMENT, placement_answers
 

@@ -28,13 +28,13 @@ from sqlmodel import Session, select
 
 from survey_app.config import Config, ConfigError
 from survey_app.models import AuditAction, AuditEvent, Invitation, Response, Survey, User
-from survey_app.services.invitations import (
+from survey_app.services.mail import MailSettings, blank_addresses
+from survey_app.services.mailing import (
     InvitationLetter,
     MailingReport,
     send_invitations,
     uk_date_and_time,
 )
-from survey_app.services.mail import MailSettings, blank_addresses
 from survey_app.services.surveys import survey_by_slug
 from tests.conftest import count_responses, csrf_token
 

@@ -29,13 +29,10 @@ from survey_app.models import (
     Survey,
 )
 from survey_app.models.surveys import new_definition_revision
+from survey_app.services.definitions import load_definition_files
 from survey_app.services.invitations import create_invitations
 from survey_app.services.saved_answers import save_answers
-from survey_app.services.surveys import (
-    close_survey,
-    forget_closed_wave_addresses,
-    load_definition_files,
-)
+from survey_app.services.waves import close_survey, forget_closed_wave_addresses
 from tests.conftest import count_responses
 from tests.test_respond import PLACEMENT
 

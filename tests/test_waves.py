@@ -28,13 +28,13 @@ from survey_app.services.invitations import create_invitations, find_invitation
 from survey_app.services.organisations import organisation_by_code
 from survey_app.services.report_files import report_key
 from survey_app.services.responses import SurveyNotAccepting, import_responses, submit_response
-from survey_app.services.surveys import (
+from survey_app.services.surveys import survey_by_slug
+from survey_app.services.waves import (
     close_survey,
     forget_closed_wave_addresses,
     open_survey,
     set_survey_dates,
     start_wave,
-    survey_by_slug,
 )
 from tests.conftest import csrf_token
 from tests.test_summary_data import (

@@ -10,7 +10,7 @@ import csv
 import io
 import time
 
-from flask import abort, current_app, render_template
+from flask import current_app, render_template
 from werkzeug.wrappers import Response as HttpResponse
 
 from forms.admin import ActionForm, CsvUploadForm, InvitationLinksForm, error_list
@@ -18,37 +18,32 @@ from survey_app.admin import bp
 from survey_app.admin.form_checks import organisation_named
 from survey_app.admin.routes import Page, _actor, _done
 from survey_app.db import get_session
+from survey_app.lookups import survey_or_404
 from survey_app.models import Survey
 from survey_app.services import ServiceError
 from survey_app.services.invitations import (
     LEARNER_CSV_HEADER,
     MAX_LEARNERS_PER_FILE,
-    REMINDER_INTERVAL,
     InvitationFileError,
-    MailingReport,
     create_invitation_links,
-    invitation_counts,
     invite_learners,
-    number_of,
     one_of,
+)
+from survey_app.services.mail import MailError, MailSettings
+from survey_app.services.mailing import (
+    REMINDER_INTERVAL,
+    MailingReport,
+    invitation_counts,
+    number_of,
     send_invitations,
     send_reminders,
 )
-from survey_app.services.mail import MailError, MailSettings
 from survey_app.services.responses import utcnow
-from survey_app.services.surveys import survey_by_slug
 
 #: Seconds one press of "Send" spends sending, well inside a browser's and a load balancer's
 #: patience; what is left is sent by the next press (or by `survey-app invitations send`).
 SENDING_SECONDS = 20
 NOTHING_INVITED = "No one was invited: fix the file and upload it again."
-
-
-def _survey_or_404(slug: str) -> Survey:
-    found = survey_by_slug(get_session(), slug)
-    if found is None:
-        abort(404)
-    return found
 
 
 def _page(
@@ -101,12 +96,12 @@ def _mail_settings() -> MailSettings:
 
 @bp.get("/surveys/<slug>/invitations")
 def invitations(slug: str) -> Page:
-    return _page(_survey_or_404(slug))
+    return _page(survey_or_404(slug))
 
 
 @bp.post("/surveys/<slug>/invitations/learners")
 def invite_by_email(slug: str) -> Page:
-    survey = _survey_or_404(slug)
+    survey = survey_or_404(slug)
     session = get_session()
     form = CsvUploadForm()
     if not form.validate():
@@ -140,7 +135,7 @@ def invite_by_email(slug: str) -> Page:
 
 @bp.post("/surveys/<slug>/invitations/links")
 def invitation_links(slug: str) -> Page:
-    survey = _survey_or_404(slug)
+    survey = survey_or_404(slug)
     session = get_session()
     form = InvitationLinksForm()
     valid = form.validate()
@@ -177,7 +172,7 @@ def invitation_links(slug: str) -> Page:
 
 
 def _mailing(slug: str, reminders: bool) -> Page:
-    survey = _survey_or_404(slug)
+    survey = survey_or_404(slug)
     session = get_session()
     mailing = send_reminders if reminders else send_invitations
     what = "reminder" if reminders else "invitation"

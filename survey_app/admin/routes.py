@@ -28,29 +28,23 @@ from survey_app.admin import bp
 from survey_app.admin.form_checks import LEVEL_CHOICES, ROLE_CHOICES, scopes_named
 from survey_app.db import get_session
 from survey_app.definitions import DefinitionError, shipped_definition_paths
+from survey_app.lookups import survey_or_404
 from survey_app.models import InvalidTransition, OrgLevel, Role
 from survey_app.respond.form_classes import survey_form_class
-from survey_app.services import ServiceError
+from survey_app.services import FieldError, ServiceError
 from survey_app.services.audit import Actor
+from survey_app.services.definitions import (
+    DefinitionUploadError,
+    load_definition_files,
+    load_uploaded_definition,
+)
 from survey_app.services.organisations import (
     PRACTICE_LIST_HEADERS,
     import_organisation_file,
     organisation_choices,
     search_organisations,
 )
-from survey_app.services.surveys import (
-    MAX_WAVE_NAME,
-    DefinitionUploadError,
-    close_survey,
-    load_definition_files,
-    load_uploaded_definition,
-    open_survey,
-    set_survey_dates,
-    start_wave,
-    survey_by_slug,
-    survey_listing,
-    wave_listing,
-)
+from survey_app.services.surveys import MAX_WAVE_NAME, survey_listing
 from survey_app.services.users import (
     MIN_PASSWORD_LENGTH,
     UserListing,
@@ -60,6 +54,13 @@ from survey_app.services.users import (
     list_users,
     reactivate_user,
     user_listing,
+)
+from survey_app.services.waves import (
+    close_survey,
+    open_survey,
+    set_survey_dates,
+    start_wave,
+    wave_listing,
 )
 
 Page = str | tuple[str, int] | HttpResponse
@@ -334,9 +335,7 @@ def survey(slug: str) -> Page:
 
 def _change_status(slug: str, opening: bool) -> Page:
     session = get_session()
-    found = survey_by_slug(session, slug)
-    if found is None:
-        abort(404)
+    found = survey_or_404(slug)
     try:
         (open_survey if opening else close_survey)(session, found, _actor())
     except InvalidTransition as exc:
@@ -362,9 +361,7 @@ def close(slug: str) -> Page:
 @bp.post("/surveys/<slug>/dates")
 def dates(slug: str) -> Page:
     session = get_session()
-    found = survey_by_slug(session, slug)
-    if found is None:
-        abort(404)
+    found = survey_or_404(slug)
     form = SurveyDatesForm()
     if not form.validate():
         return _survey_page(slug, dates_form=form)
@@ -390,9 +387,7 @@ WAVE_FORM_PREFIX = "wave"
 @bp.post("/surveys/<slug>/waves")
 def start_wave_(slug: str) -> Page:
     session = get_session()
-    found = survey_by_slug(session, slug)
-    if found is None:
-        abort(404)
+    found = survey_or_404(slug)
     form = WaveStartForm(prefix=WAVE_FORM_PREFIX, max_name_length=MAX_WAVE_NAME)
     if not form.validate():
         return _survey_page(slug, wave_form=form)
@@ -405,16 +400,15 @@ def start_wave_(slug: str) -> Page:
             form.closes_at_utc(),
             _actor(),
         )
+    except FieldError as exc:
+        session.rollback()
+        field = {"name": form.name, "closes": form.closes_at}[exc.field]
+        field.errors = [*field.errors, exc.message.capitalize()]
+        return _survey_page(slug, wave_form=form)
     except ServiceError as exc:
         session.rollback()
-        # The service names the field at fault; a message naming none is about the current
-        # wave (still open, or a wave started by someone else a moment ago).
-        field_name, _, message = str(exc).partition(": ")
-        fields = {"name": form.name, "closes": form.closes_at}
-        if field_name not in fields:
-            return _survey_page(slug, wave_form=form, problem=str(exc))
-        fields[field_name].errors = [*fields[field_name].errors, message.capitalize()]
-        return _survey_page(slug, wave_form=form)
+        # About the current wave: still open, or a wave started by someone else a moment ago.
+        return _survey_page(slug, wave_form=form, problem=str(exc))
     return _done(
         f"Wave {wave.number} of {found.title} ({wave.name}) is started. "
         + (
@@ -430,9 +424,7 @@ def start_wave_(slug: str) -> Page:
 @bp.get("/surveys/<slug>/preview")
 def preview(slug: str) -> str:
     session = get_session()
-    found = survey_by_slug(session, slug)
-    if found is None:
-        abort(404)
+    found = survey_or_404(slug)
     organisations = organisation_choices(session, found.levels) if found.allow_open_link else None
     form = survey_form_class(found, organisations, current_app.config["MAX_TEXT_ANSWER"])(
         formdata=None

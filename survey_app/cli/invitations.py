@@ -13,6 +13,7 @@ from survey_app.cli.common import fails_cleanly, read_import
 from survey_app.db import get_session
 from survey_app.services import ServiceError
 from survey_app.services import invitations as invitation_service
+from survey_app.services import mailing as mailing_service
 from survey_app.services import organisations as org_service
 from survey_app.services import surveys as survey_service
 from survey_app.services.mail import MailSettings
@@ -100,9 +101,7 @@ def _send_mail(slug: str, reminders: bool) -> None:
         )
     session = get_session()
     survey = survey_service.require_survey(session, slug)
-    mailing = (
-        invitation_service.send_reminders if reminders else invitation_service.send_invitations
-    )
+    mailing = mailing_service.send_reminders if reminders else mailing_service.send_invitations
     report = mailing(
         session,
         survey,
@@ -119,4 +118,4 @@ def _send_mail(slug: str, reminders: bool) -> None:
         )
     if report.failure:
         raise ServiceError(f"{slug}: {report.stopped(what)}")
-    click.echo(f"{slug}: sent {invitation_service.number_of(report.sent, what)}")
+    click.echo(f"{slug}: sent {mailing_service.number_of(report.sent, what)}")

@@ -15,6 +15,7 @@ from survey_app.services import organisations as org_service
 from survey_app.services import responses as response_service
 from survey_app.services import retention as retention_service
 from survey_app.services import surveys as survey_service
+from survey_app.services import waves as wave_service
 
 
 @click.command("import-responses")
@@ -79,7 +80,7 @@ def purge(dry_run: bool, slug: str | None) -> None:
     if not dry_run and any(result.responses for result in results):
         retention_service.forget_cached_reports(Path(current_app.config["REPORT_CACHE_DIR"]))
     only = survey_service.require_survey(session, slug) if slug else None
-    addresses = survey_service.forget_closed_wave_addresses(session, now, only, dry_run=dry_run)
+    addresses = wave_service.forget_closed_wave_addresses(session, now, only, dry_run=dry_run)
     click.echo(
         f"{'would forget' if dry_run else 'forgot'} {addresses} invitee addresses of closed waves"
     )

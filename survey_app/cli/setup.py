@@ -78,7 +78,7 @@ def orgs_import(file: Path) -> None:
 @fails_cleanly
 def demo() -> None:
     """Fill an empty database with realistic demo data; prints the demo logins."""
-    from survey_app.services.demo import build_demo
+    from survey_app.demo import build_demo
 
     upgrade(get_engine())
     summary = build_demo(get_session())
@@ -91,7 +91,7 @@ def demo() -> None:
 @fails_cleanly
 def setup_demo() -> None:
     """What `make run` does before serving: schema, and the demo on an empty database."""
-    from survey_app.services.demo import DEMO_USERS, build_demo, database_is_empty, login_lines
+    from survey_app.demo import DEMO_USERS, build_demo, database_is_empty, login_lines
 
     upgrade(get_engine())
     session = get_session()

@@ -14,8 +14,10 @@ from survey_app.cli.common import echo_json, fails_cleanly
 from survey_app.db import get_session
 from survey_app.definitions import shipped_definition_paths
 from survey_app.services import ServiceError
+from survey_app.services import definitions as definition_service
 from survey_app.services import retention as retention_service
 from survey_app.services import surveys as survey_service
+from survey_app.services import waves as wave_service
 
 # --- surveys ----------------------------------------------------------------------------------
 
@@ -41,7 +43,7 @@ def surveys_load(path: Path | None) -> None:
         paths = [path]
     else:
         raise ServiceError(f"{path}: no such file or folder")
-    for result in survey_service.load_definition_files(get_session(), paths):
+    for result in definition_service.load_definition_files(get_session(), paths):
         click.echo(f"{result.slug}: {'loaded' if result.changed else 'unchanged'}")
 
 
@@ -84,7 +86,7 @@ def _change_status(slug: str, change: Callable[..., Any], verb: str) -> None:
 @fails_cleanly
 def surveys_open(slug: str) -> None:
     """Open a survey's current wave for responses."""
-    _change_status(slug, survey_service.open_survey, "open")
+    _change_status(slug, wave_service.open_survey, "open")
 
 
 @surveys_group.command("close")
@@ -94,7 +96,7 @@ def surveys_open(slug: str) -> None:
 def surveys_close(slug: str) -> None:
     """Close a survey's current wave: it takes no more responses, and its invitations'
     addresses are forgotten."""
-    _change_status(slug, survey_service.close_survey, "closed")
+    _change_status(slug, wave_service.close_survey, "closed")
 
 
 @surveys_group.command("retention")
@@ -136,7 +138,7 @@ def waves_group() -> None:
 def waves_list(slug: str, fmt: str) -> None:
     """Every wave of SLUG with its status, dates and numbers of responses and invitations."""
     session = get_session()
-    waves = survey_service.list_waves(session, survey_service.require_survey(session, slug))
+    waves = wave_service.list_waves(session, survey_service.require_survey(session, slug))
     if fmt == "json":
         echo_json(waves)
         return
@@ -172,7 +174,7 @@ def waves_start(slug: str, name: str | None, opens: str | None, closes: str | No
     opened (`surveys open`) or for its opening time."""
     session = get_session()
     survey = survey_service.require_survey(session, slug)
-    wave = survey_service.start_wave(
+    wave = wave_service.start_wave(
         session, survey, name, _utc_option("--opens", opens), _utc_option("--closes", closes)
     )
     opening = (

@@ -13,7 +13,7 @@ from reports.data import UnknownWave, report_wave
 from survey_app.auth import staff_required
 from survey_app.db import get_session
 from survey_app.models import AuditAction, Organisation, Role, Wave
-from survey_app.services.invitations import UK_TIME
+from survey_app.services.mailing import UK_TIME
 from survey_app.services.reporting import ResponseRates, response_rates
 from survey_app.services.responses import utcnow
 from survey_app.staff import bp

@@ -32,6 +32,7 @@ from reports.report_inputs import load_report_inputs
 from survey_app.auth import staff_required
 from survey_app.config import VERSION
 from survey_app.db import get_session
+from survey_app.lookups import survey_or_404
 from survey_app.models import AuditAction, Organisation, Role, Survey
 from survey_app.security import (
     CONTENT_SECURITY_POLICY,
@@ -51,7 +52,7 @@ from survey_app.services.report_files import (
 )
 from survey_app.services.reporting import response_counts_by_organisation
 from survey_app.services.responses import utcnow
-from survey_app.services.surveys import survey_by_slug, survey_listing
+from survey_app.services.surveys import survey_listing
 from survey_app.services.users import authenticate, scope_organisations
 from survey_app.staff import bp
 from survey_app.staff.report_choices import report_form_for
@@ -208,9 +209,7 @@ def survey_scope_and_wave_asked(
         given = request.args.getlist(name)
         if len(given) > 1:
             abort(400, description=f"{name}: given more than once ({len(given)} times); give one")
-    survey = survey_by_slug(get_session(), slug)
-    if survey is None:
-        abort(404, description=f"no survey has the slug {slug!r}")
+    survey = survey_or_404(slug, description=f"no survey has the slug {slug!r}")
     scope = _scope_or_abort(request.args.get("scope"))
     return survey, scope, _wave_number(request.args.get("wave"))
 

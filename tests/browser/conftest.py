@@ -20,8 +20,8 @@ from flask import Flask
 from sqlmodel import Session
 from werkzeug.serving import make_server
 
+from survey_app.demo import DemoSummary, build_demo
 from survey_app.models import Organisation, Survey
-from survey_app.services.demo import DemoSummary, build_demo
 from survey_app.services.responses import import_responses
 from tests.test_invitations_mail import Mailbox, free_port
 

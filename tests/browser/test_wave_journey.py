@@ -16,8 +16,8 @@ import pytest
 from pypdf import PdfReader
 from sqlmodel import Session, col, select
 
+from survey_app.demo import DEMO_USERS, DemoSummary
 from survey_app.models import Organisation, OrgLevel
-from survey_app.services.demo import DEMO_USERS, DemoSummary
 from tests.browser.conftest import RENDER_TIMEOUT_MS, Visitor, sign_in_with_keyboard
 from tests.test_invitations_mail import Mailbox
 
