@@ -7,9 +7,10 @@ Builds the dataset of ``bench/stats.py`` (its own builder, imported: 50,000 plac
 responses at 1,000 practices under 100 training hubs in the 42 ICBs), then times the England
 report by ICB two ways:
 
-* end to end: ``load_summary`` + ``load_report_inputs`` + ``render_report_pdf``, which renders
-  the HTML and then runs WeasyPrint in a bounded child process (``reports.pdf_sandbox``), forked
-  by the rendering server this process starts once;
+* end to end: ``build_summary`` + ``report_from_summary`` (``load_report_inputs``) +
+  ``render_report`` (``render_report_pdf``), the path the web and the command line take, which
+  renders the HTML and then runs WeasyPrint in a bounded child process
+  (``reports.pdf_sandbox``), forked by the rendering server this process starts once;
 * WeasyPrint alone: ``HTML(string=html, base_url=<assets>, url_fetcher=AssetsOnlyFetcher())
   .write_pdf(**PDF_OPTIONS)`` in this process, on the identical HTML, with the base URL, fetcher
   and options of the child.
@@ -55,8 +56,6 @@ import stats  # bench/stats.py: this script's folder is first on sys.path
 import weasyprint
 from sqlmodel import Session
 
-from reports.data import load_summary
-from reports.pdf import render_report_html, render_report_pdf
 from reports.pdf_sandbox import (
     ASSETS,
     PDF_OPTIONS,
@@ -66,9 +65,15 @@ from reports.pdf_sandbox import (
     renderer_cpu_seconds,
     stop_renderer,
 )
-from reports.report_inputs import load_report_inputs
 from survey_app import __version__
 from survey_app.db import create_db_engine
+from survey_app.reporting.report import (
+    build_report,
+    build_summary,
+    render_report,
+    report_from_summary,
+)
+from survey_app.reporting.scope import report_wave
 from survey_app.services.surveys import require_survey
 
 BY = "icb"
@@ -117,15 +122,16 @@ class Result:
 def one_round(session: Session, generated_at: datetime, result: Result) -> Round:
     """Time the end-to-end path, then WeasyPrint alone on the same HTML, once each."""
     survey = require_survey(session, stats.SURVEY)
+    wave = report_wave(session, survey)
     marks = [clock()]
-    summary = load_summary(session, survey, None, BY, stats.MIN_N)
+    summarised = build_summary(session, survey, None, by=BY, wave=wave, min_n=stats.MIN_N)
     marks.append(clock())
-    inputs = load_report_inputs(session, survey, None, summary)
+    report = report_from_summary(session, summarised)
     marks.append(clock())
-    pdf = render_report_pdf(summary, generated_at, __version__, **inputs.as_kwargs())
+    pdf = render_report(report, generated_at, __version__, fmt="pdf")
     marks.append(clock())
-    # The HTML render_report_pdf made inside: the same call on the same arguments.
-    html = render_report_html(summary, generated_at, __version__, **inputs.as_kwargs())
+    # The HTML the PDF was made from: the same report rendered again, as HTML.
+    html = render_report(report, generated_at, __version__, fmt="html")
     marks.append(clock())
     alone = weasyprint.HTML(
         string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=AssetsOnlyFetcher()
@@ -202,13 +208,13 @@ def profile(url: str) -> tuple[str, str]:
     profiler = cProfile.Profile()
     with Session(engine, expire_on_commit=False) as session:
         survey = require_survey(session, stats.SURVEY)
+        wave = report_wave(session, survey)
         profiler.enable()
-        summary = load_summary(session, survey, None, BY, stats.MIN_N)
-        inputs = load_report_inputs(session, survey, None, summary)
-        render_report_pdf(summary, generated_at, __version__, **inputs.as_kwargs())
+        report = build_report(session, survey, None, by=BY, wave=wave, min_n=stats.MIN_N)
+        render_report(report, generated_at, __version__, fmt="pdf")
         profiler.disable()
     engine.dispose()
-    html = render_report_html(summary, generated_at, __version__, **inputs.as_kwargs())
+    html = render_report(report, generated_at, __version__, fmt="html")
     return _top(pstats.Stats(profiler)), _top(profile_child(html))
 
 
@@ -260,10 +266,10 @@ def report(name: str, counted: dict[str, int], result: Result, repeat: int) -> N
     row("end to end", rounds, "end to end")
     row("WeasyPrint alone (in-process)", rounds, "alone")
     print("  steps of end to end (medians of each, so they need not add up):")
-    row("  load_summary", rounds, "summary")
-    row("  load_report_inputs", rounds, "inputs")
-    row("  render_report_pdf", rounds, "pdf")
-    row("    its HTML (render_report_html)", rounds, "html")
+    row("  build_summary", rounds, "summary")
+    row("  report_from_summary", rounds, "inputs")
+    row("  render_report, pdf", rounds, "pdf")
+    row("    its HTML (render_report, html)", rounds, "html")
     row("    its child process (the rest)", rounds, "child")
     row("a one-line document, bounded child", result.startup, "startup")
     server = statistics.median(r.wall["server"] for r in result.startup)

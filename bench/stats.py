@@ -4,11 +4,12 @@
 
 Builds 50,000 placement-quality responses to 20 Likert items (about 1,000,000 answers, a few
 missing) at 1,000 practices under about 100 training hubs in the 42 ICBs, then times
-``reports.data.load_summary`` for all of England, by ICB and by practice, against the floor: the
-bare ``SELECT question_id, value, count(*) FROM answer GROUP BY question_id, value`` over the same
-answers. Each figure is the median of ``--repeat`` runs, the floor and the summaries taking
-turns. Shared machines are noisy, so the targets are ratios to the floor measured in the same
-run (at most 3x), besides at most 1 s per summary and a peak under 300 MB.
+``survey_app.reporting.report.build_summary`` (``load_summary``) for all of England, by ICB
+and by practice, against the floor: the bare ``SELECT question_id, value, count(*) FROM answer
+GROUP BY question_id, value`` over the same answers. Each figure is the median of ``--repeat``
+runs, the floor and the summaries taking turns. Shared machines are noisy, so the targets are
+ratios to the floor measured in the same run (at most 3x), besides at most 1 s per summary and a
+peak under 300 MB.
 
 The responses are stored as the application stores them: each with its answers and its Likert
 vector (``likert_vector_columns``), which the summaries read; the floor reads the answers.
@@ -283,24 +284,28 @@ def measure(url: str, repeat: int) -> dict[str, Any]:
     Returns seconds and tracemalloc peaks by case, and the process's resident set before the
     first summary and at its peak (``ru_maxrss``), in MB.
     """
-    from reports.data import load_summary
+    from survey_app.reporting.report import build_summary
+    from survey_app.reporting.scope import report_wave
 
     engine = create_db_engine(url)
     with Session(engine, expire_on_commit=False) as session:
         survey = require_survey(session, SURVEY)
+        wave = report_wave(session, survey)
         connection = session.connection()
         rss_before = _max_rss_mb()
         runs: dict[str, Callable[[], object]] = {
             "floor": lambda: connection.exec_driver_sql(FLOOR_SQL).all()
         }
         for label, by in CASES:
-            runs[label] = lambda by=by: load_summary(session, survey, None, by, MIN_N)
+            runs[label] = lambda by=by: build_summary(
+                session, survey, None, by=by, wave=wave, min_n=MIN_N
+            )
         seconds = median_seconds(runs, repeat)
         rss_peak = _max_rss_mb()
         traced = {}
         for label, by in CASES:
             tracemalloc.start()
-            load_summary(session, survey, None, by, MIN_N)
+            build_summary(session, survey, None, by=by, wave=wave, min_n=MIN_N)
             traced[label] = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
     engine.dispose()

@@ -4,7 +4,7 @@ For the scope and for each group of a breakdown the caller hands over a ``CellAg
 (``reports.summary_inputs``): response counts, per-item count tables and per-theme sums.
 ``build_summary`` checks them, applies the definitions of docs/methodology.md, suppression
 included, and returns a ``Summary`` (``reports.summary_types``: a TypedDict, so the plain dict of
-the spec, ``json.dumps(..., allow_nan=False)`` safe). ``reports.data`` counts its aggregates for
+the spec, ``json.dumps(..., allow_nan=False)`` safe). ``reports.answer_counts`` counts its aggregates for
 all cells at once into arrays (``CellTables``) and hands them to ``build_summary_from_tables``,
 which skips the checks its own counting makes needless. Either way every figure is computed for
 all groups of an item or theme at once, with arrays (``reports.summary_figures``), then
@@ -113,7 +113,7 @@ def build_summary_from_tables(
     """Return ``build_summary`` of aggregates counted into arrays: ``total`` is the scope, one
     cell; ``groups`` the breakdown's (None without ``by``).
 
-    For ``reports.data``, whose counting makes the per-cell checks of ``build_summary``
+    For ``reports.answer_counts``, whose counting makes the per-cell checks of ``build_summary``
     needless: the tables are trusted to be consistent counts (values within each item's
     scale, answers and scores no more than responses). The arguments are still checked as
     ``build_summary`` checks them, and groups are put in key order and those without

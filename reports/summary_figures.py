@@ -2,7 +2,7 @@
 statistics of ``reports.likert`` and ``reports.themes`` on whole arrays of cells.
 
 The aggregates a caller counted cell by cell are checked against the survey first
-(``figures_of_aggregates``); tables counted by ``reports.data`` are trusted
+(``figures_of_aggregates``); tables counted by ``reports.answer_counts`` are trusted
 (``figures_of_tables``).
 """
 

@@ -2,7 +2,7 @@
 aggregates of each cell (the scope, and each group of a breakdown).
 
 A caller counting cell by cell hands over a ``CellAggregates`` per cell, which
-``reports.summary.build_summary`` checks; ``reports.data`` counts every cell at once into
+``reports.summary.build_summary`` checks; ``reports.answer_counts`` counts every cell at once into
 arrays (``CellTables``), which ``build_summary_from_tables`` trusts.
 """
 
@@ -132,7 +132,7 @@ class GroupAggregates(CellAggregates):
 
 @dataclass(frozen=True, slots=True)
 class CellTables:
-    """The aggregates of several cells as arrays (index: the cell), as ``reports.data`` counts
+    """The aggregates of several cells as arrays (index: the cell), as ``reports.answer_counts`` counts
     them: what a ``CellAggregates`` per cell holds, without one Python object per figure.
 
     ``responses``: responses per cell (int64). ``item_counts``: for each item of the spec, in

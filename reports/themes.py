@@ -265,7 +265,7 @@ class ThemeTable:
 
     Counts and integer sums are int64 (``item_sums`` and ``item_sum_squares`` are cells x m, in
     the theme's item order); the score sums are float64. That is what answers counted by
-    ``reports.data`` give, and the kind of sums ``theme_columns`` computes with.
+    ``reports.answer_counts`` give, and the kind of sums ``theme_columns`` computes with.
     """
 
     scored: np.ndarray

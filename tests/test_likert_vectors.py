@@ -22,11 +22,11 @@ import yaml
 from flask.testing import FlaskClient
 from sqlmodel import Session, SQLModel, select
 
-from reports.data import load_summary
 from survey_app.db import create_db_engine
 from survey_app.definitions import shipped_definition_paths
 from survey_app.migrations.runner import upgrade
 from survey_app.models import Answer, Organisation, Question, QuestionType, Response, Survey
+from survey_app.reporting.summary_data import load_summary
 from survey_app.services.definitions import load_definition_files
 from survey_app.services.responses import import_responses
 from survey_app.services.surveys import survey_by_slug

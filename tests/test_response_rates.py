@@ -20,8 +20,8 @@ from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
 from survey_app.models import Invitation, Organisation, Survey, User
+from survey_app.reporting.response_counts import response_rates
 from survey_app.services.invitations import create_invitations
-from survey_app.services.reporting import response_rates
 from survey_app.services.responses import utcnow
 from survey_app.services.surveys import survey_by_slug
 from survey_app.services.waves import close_survey, open_survey, start_wave

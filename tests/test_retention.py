@@ -17,9 +17,9 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlmodel import Session, col, select, update
 
-from reports.data import load_summary
 from survey_app.definitions import shipped_definition_paths
 from survey_app.models import Answer, AuditEvent, Invitation, Response, Survey
+from survey_app.reporting.summary_data import load_summary
 from survey_app.services.invitations import create_invitations
 from survey_app.services.organisations import organisation_by_code
 from survey_app.services.responses import import_responses, utcnow

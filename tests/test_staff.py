@@ -237,7 +237,7 @@ def test_a_pdf_is_rendered_once_for_the_same_data(
     db_session: Session,
     surveys: Any,
 ) -> None:
-    import survey_app.staff.routes as routes
+    import survey_app.reporting.report as routes
 
     calls = []
     real = routes.render_report_pdf
@@ -271,7 +271,7 @@ def test_a_large_report_is_built_in_the_background_with_progress(
     placement_data: None,
     sign_in: Callable[..., Any],
 ) -> None:
-    from survey_app.services import report_files
+    from survey_app.reporting import report_files
 
     app.config["REPORT_BACKGROUND_MIN_RESPONSES"] = 10
     sign_in(ADMIN)

@@ -30,10 +30,10 @@ from scipy import stats
 from sqlmodel import Session, select
 from statsmodels.stats.proportion import proportion_confint
 
-from reports.data import load_summary
 from survey_app.definitions import shipped_definition_paths
 from survey_app.demo import build_demo
 from survey_app.models import Answer, Organisation, Question, QuestionType, Response, Survey
+from survey_app.reporting.summary_data import load_summary
 from survey_app.services.organisations import organisation_by_code
 from survey_app.services.responses import import_responses
 from survey_app.services.surveys import survey_by_slug

@@ -23,7 +23,6 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from openpyxl import load_workbook
 from sqlmodel import Session
 
-from reports.data import load_summary
 from reports.export import summary_to_xlsx
 from survey_app.models import (
     Answer,
@@ -34,6 +33,7 @@ from survey_app.models import (
     Survey,
     Wave,
 )
+from survey_app.reporting.summary_data import load_summary
 from survey_app.services.organisations import organisation_by_code
 from survey_app.services.responses import import_responses
 from tests.test_pdf_report import pdf_text

@@ -18,15 +18,16 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlmodel import Session, SQLModel, select
 
-from reports.data import load_summary, report_wave
 from survey_app.db import create_db_engine
 from survey_app.migrations.runner import upgrade
 from survey_app.models import AuditEvent, Invitation, Organisation, Response, Survey, User, Wave
+from survey_app.reporting.report_files import report_key
+from survey_app.reporting.scope import report_wave
+from survey_app.reporting.summary_data import load_summary
 from survey_app.services import ServiceError
 from survey_app.services import responses as response_service
 from survey_app.services.invitations import create_invitations, find_invitation
 from survey_app.services.organisations import organisation_by_code
-from survey_app.services.report_files import report_key
 from survey_app.services.responses import SurveyNotAccepting, import_responses, submit_response
 from survey_app.services.surveys import survey_by_slug
 from survey_app.services.waves import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
@@ -20,6 +20,9 @@ from survey_app.services import organisations as org_service
 from survey_app.services import responses as response_service
 from survey_app.services import surveys as survey_service
 
+if TYPE_CHECKING:
+    from survey_app.models import Organisation, Survey, Wave
+
 # --- reports ---------------------------------------------------------------------------------
 
 
@@ -31,18 +34,13 @@ def report_group() -> None:
 WAVE_HELP = "Wave number (default: the latest wave that has opened or has responses)."
 
 
-def _summary(
-    slug: str, scope_code: str | None, by: str | None, wave_number: int | None
-) -> dict[str, Any]:
-    return _report(slug, scope_code, by, wave_number)[2]
-
-
-def _report(
-    slug: str, scope_code: str | None, by: str | None, wave_number: int | None
-) -> tuple[Any, Any, dict]:
-    """The survey, scope and summary named on the command line, of the wave numbered
-    `wave_number` (default: the latest wave that has opened or has responses)."""
-    from reports.data import load_summary, report_wave
+def _report_subject(
+    slug: str, scope_code: str | None, wave_number: int | None
+) -> tuple[Survey, Organisation | None, Wave]:
+    """The survey, scope (None: England) and wave named on the command line; the wave
+    numbered `wave_number`, by default the latest wave that has opened or has responses.
+    Refuses (ServiceError) an unknown survey, scope or wave."""
+    from survey_app.reporting.scope import report_wave
 
     session = get_session()
     survey = survey_service.require_survey(session, slug)
@@ -51,11 +49,7 @@ def _report(
         scope = org_service.organisation_by_code(session, scope_code)
         if scope is None:
             raise ServiceError(f"--scope: no organisation has code {scope_code!r}")
-    wave = report_wave(session, survey, wave_number)
-    summary = load_summary(
-        session, survey, scope, by, current_app.config["SUPPRESSION_MIN_N"], wave
-    )
-    return survey, scope, summary
+    return survey, scope, report_wave(session, survey, wave_number)
 
 
 def _write_output(content: str | bytes, output: Path | None) -> None:
@@ -98,8 +92,11 @@ def report_summary(
 ) -> None:
     """The statistics of a survey's wave as JSON, CSV or XLSX."""
     from reports.export import summary_to_csv, summary_to_xlsx
+    from survey_app.reporting.report import build_summary
 
-    summary = _summary(slug, scope_code, by, wave_number)
+    survey, scope, wave = _report_subject(slug, scope_code, wave_number)
+    min_n = current_app.config["SUPPRESSION_MIN_N"]
+    summary = build_summary(get_session(), survey, scope, by=by, wave=wave, min_n=min_n).summary
     if fmt == "json":
         content: str | bytes = json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False)
     elif fmt == "csv":
@@ -107,7 +104,7 @@ def report_summary(
     else:
         content = summary_to_xlsx(summary)
     _write_output(content, output)
-    _record_export(slug, scope_code, by, fmt, output, summary)
+    _record_export(slug, scope_code, by, fmt, output, wave)
 
 
 @report_group.command("pdf")
@@ -122,21 +119,21 @@ def report_pdf(
     slug: str, by: str | None, scope_code: str | None, output: Path, wave_number: int | None
 ) -> None:
     """The PDF report of a survey's wave."""
-    from reports.pdf import render_report_pdf
     from reports.pdf_sandbox import ReportRenderingError, prepare_renderer
-    from reports.report_inputs import load_report_inputs
     from survey_app.config import VERSION
+    from survey_app.reporting.report import build_report, render_report
 
     # The rendering server imports WeasyPrint (about half a second) while the summary is read.
     prepare_renderer()
-    survey, scope, summary = _report(slug, scope_code, by, wave_number)
-    inputs = load_report_inputs(get_session(), survey, scope, summary)
+    survey, scope, wave = _report_subject(slug, scope_code, wave_number)
+    min_n = current_app.config["SUPPRESSION_MIN_N"]
+    report = build_report(get_session(), survey, scope, by=by, wave=wave, min_n=min_n)
     try:
-        pdf = render_report_pdf(summary, response_service.utcnow(), VERSION, **inputs.as_kwargs())
+        pdf = render_report(report, response_service.utcnow(), VERSION, fmt="pdf")
     except ReportRenderingError as exc:
         raise ServiceError(f"the report could not be rendered: {exc}") from None
     _write_output(pdf, output)
-    _record_export(slug, scope_code, by, "pdf", output, summary)
+    _record_export(slug, scope_code, by, "pdf", output, wave)
 
 
 def _record_export(
@@ -145,8 +142,9 @@ def _record_export(
     by: str | None,
     fmt: str,
     output: Path | None,
-    summary: dict[str, Any],
+    wave: Wave,
 ) -> None:
+    """Record and commit the export of `wave`'s report as `fmt` to `output` (None: stdout)."""
     session = get_session()
     audit_service.record(
         session,
@@ -158,7 +156,7 @@ def _record_export(
             "scope": scope_code,
             "by": by,
             "output": str(output) if output else "stdout",
-            "wave": summary["wave"]["number"],
+            "wave": wave.number,
         },
     )
     session.commit()

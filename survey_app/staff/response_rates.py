@@ -9,12 +9,12 @@ from flask import abort, current_app, jsonify, render_template
 from flask_login import current_user
 from werkzeug.wrappers import Response as HttpResponse
 
-from reports.data import UnknownWave, report_wave
 from survey_app.auth import staff_required
 from survey_app.db import get_session
 from survey_app.models import AuditAction, Organisation, Role, Wave
+from survey_app.reporting.response_counts import ResponseRates, response_rates
+from survey_app.reporting.scope import UnknownWave, report_wave
 from survey_app.services.mailing import UK_TIME
-from survey_app.services.reporting import ResponseRates, response_rates
 from survey_app.services.responses import utcnow
 from survey_app.staff import bp
 from survey_app.staff.report_choices import report_form_for

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from functools import partial
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -23,17 +24,29 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response as HttpResponse
 
 from forms.staff import LoginForm, SignOutForm
-from reports.data import UnknownWave, load_summary, report_wave
 from reports.export import summary_to_csv, summary_to_xlsx
-from reports.pdf import data_fingerprint, render_report_html, render_report_pdf
+from reports.pdf import data_fingerprint
 from reports.pdf_sandbox import ASSETS as REPORT_ASSETS
 from reports.pdf_sandbox import ReportRenderingError
-from reports.report_inputs import load_report_inputs
 from survey_app.auth import staff_required
 from survey_app.config import VERSION
 from survey_app.db import get_session
 from survey_app.lookups import survey_or_404
 from survey_app.models import AuditAction, Organisation, Role, Survey
+from survey_app.reporting.report import (
+    WaveSummary,
+    build_summary,
+    render_report,
+    report_from_summary,
+)
+from survey_app.reporting.report_files import (
+    build_in_background,
+    report_key,
+    report_state,
+    store_report,
+)
+from survey_app.reporting.response_counts import response_counts_by_organisation
+from survey_app.reporting.scope import UnknownWave, report_wave
 from survey_app.security import (
     CONTENT_SECURITY_POLICY,
     SIGN_IN_LIMIT_PER_ACCOUNT,
@@ -44,13 +57,6 @@ from survey_app.security import (
 )
 from survey_app.services import ServiceError, audit
 from survey_app.services.access import ScopeNotAllowed, UnknownScope, report_scope
-from survey_app.services.report_files import (
-    build_in_background,
-    report_key,
-    report_state,
-    store_report,
-)
-from survey_app.services.reporting import response_counts_by_organisation
 from survey_app.services.responses import utcnow
 from survey_app.services.surveys import survey_listing
 from survey_app.services.users import authenticate, scope_organisations
@@ -106,10 +112,9 @@ def _audit(
     session.commit()
 
 
-def _audit_report(action: AuditAction, slug: str, summary: dict, fmt: str) -> None:
-    scope = summary["scope"]["code"] if summary["scope"] else None
-    details = {"format": fmt, "scope": scope, "by": summary["by"]}
-    _audit(action, slug, details | {"wave": summary["wave"]["number"]})
+def _audit_report(action: AuditAction, slug: str, asked: WaveSummary, fmt: str) -> None:
+    details = {"format": fmt, "scope": asked.scope_code, "by": asked.by}
+    _audit(action, slug, details | {"wave": asked.wave.number})
 
 
 def _safe_next(target: str | None) -> str:
@@ -194,10 +199,6 @@ def reports() -> str:
     )
 
 
-def _summary_for_request(slug: str) -> dict:
-    return _report_for_request(slug)[2]
-
-
 def survey_scope_and_wave_asked(
     slug: str, parameters: tuple[str, ...]
 ) -> tuple[Survey, Organisation | None, int | None]:
@@ -214,11 +215,12 @@ def survey_scope_and_wave_asked(
     return survey, scope, _wave_number(request.args.get("wave"))
 
 
-def _report_for_request(slug: str) -> tuple[Survey, Organisation | None, dict]:
-    """The survey, scope and summary the request asks for, of the wave it names (by
-    default `report_wave`'s); 404 for an unknown survey, scope or wave, 403 for a scope
-    outside the user's, 400 for an unknown grouping, a wave that is not a number, or a
-    scope, grouping or wave given more than once (which one was meant is anyone's guess)."""
+def _summary_for_request(slug: str) -> WaveSummary:
+    """The summary the request asks for, of the wave it names (by default `report_wave`'s),
+    with its survey, scope, wave and grouping; 404 for an unknown survey, scope or wave, 403
+    for a scope outside the user's, 400 for an unknown grouping, a wave that is not a number,
+    or a scope, grouping or wave given more than once (which one was meant is anyone's
+    guess)."""
     survey, scope, wave_number = survey_scope_and_wave_asked(slug, ("scope", "by", "wave"))
     session = get_session()
     try:
@@ -226,17 +228,16 @@ def _report_for_request(slug: str) -> tuple[Survey, Organisation | None, dict]:
     except UnknownWave as exc:
         abort(404, description=str(exc))
     try:
-        summary = load_summary(
+        return build_summary(
             session,
             survey,
             scope,
-            request.args.get("by") or None,
-            current_app.config["SUPPRESSION_MIN_N"],
-            wave,
+            by=request.args.get("by") or None,
+            wave=wave,
+            min_n=current_app.config["SUPPRESSION_MIN_N"],
         )
     except ServiceError as exc:
         abort(400, description=str(exc))
-    return survey, scope, summary
 
 
 def _wave_number(given: str | None) -> int | None:
@@ -252,37 +253,37 @@ def _wave_number(given: str | None) -> int | None:
 @bp.get("/reports/<slug>")
 @staff_required(Role.ADMIN, Role.LEAD)
 def report_view(slug: str) -> str:
-    survey, _scope, summary = _report_for_request(slug)
-    form = report_form_for(get_session(), current_user, survey, summary)
-    _audit_report(AuditAction.REPORT_VIEWED, slug, summary, "page")
+    asked = _summary_for_request(slug)
+    form = report_form_for(get_session(), current_user, asked.survey, asked.summary)
+    _audit_report(AuditAction.REPORT_VIEWED, slug, asked, "page")
     return render_template(
         "staff/report.html",
-        summary=summary,
+        summary=asked.summary,
         form=form,
-        query=_report_query(summary),
-        question_texts={question.code: question.text for question in survey.questions},
+        query=_report_query(asked),
+        question_texts={question.code: question.text for question in asked.survey.questions},
     )
 
 
-def _report_query(summary: dict) -> dict[str, str]:
-    """The scope and grouping of `summary` as query parameters for its downloads, and its
+def _report_query(asked: WaveSummary) -> dict[str, str]:
+    """The scope and grouping of `asked` as query parameters for its downloads, and its
     wave when the request named one (so the downloads stay on it when a newer wave opens)."""
     query = {}
-    if summary["scope"]:
-        query["scope"] = summary["scope"]["code"]
-    if summary["by"]:
-        query["by"] = summary["by"]
+    if asked.scope_code:
+        query["scope"] = asked.scope_code
+    if asked.by:
+        query["by"] = asked.by
     if request.args.get("wave"):
-        query["wave"] = str(summary["wave"]["number"])
+        query["wave"] = str(asked.wave.number)
     return query
 
 
 def _download(
-    content: str | bytes, mimetype: str, slug: str, summary: dict, extension: str
+    content: str | bytes, mimetype: str, slug: str, asked: WaveSummary, extension: str
 ) -> HttpResponse:
-    scope = summary["scope"]["code"] if summary["scope"] else "england"
-    by = f"-by-{summary['by']}" if summary["by"] else ""
-    _audit_report(AuditAction.REPORT_DOWNLOADED, slug, summary, extension)
+    scope = asked.scope_code or "england"
+    by = f"-by-{asked.by}" if asked.by else ""
+    _audit_report(AuditAction.REPORT_DOWNLOADED, slug, asked, extension)
     response = current_app.response_class(content, mimetype=mimetype)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{slug}-{scope}{by}.{extension}"'
@@ -293,32 +294,33 @@ def _download(
 @bp.get("/reports/<slug>.csv")
 @staff_required(Role.ADMIN, Role.LEAD)
 def report_csv(slug: str) -> HttpResponse:
-    summary = _summary_for_request(slug)
-    return _download(summary_to_csv(summary), "text/csv", slug, summary, "csv")
+    asked = _summary_for_request(slug)
+    return _download(summary_to_csv(asked.summary), "text/csv", slug, asked, "csv")
 
 
 @bp.get("/reports/<slug>.xlsx")
 @staff_required(Role.ADMIN, Role.LEAD)
 def report_xlsx(slug: str) -> HttpResponse:
-    summary = _summary_for_request(slug)
-    return _download(summary_to_xlsx(summary), XLSX_MIMETYPE, slug, summary, "xlsx")
+    asked = _summary_for_request(slug)
+    return _download(summary_to_xlsx(asked.summary), XLSX_MIMETYPE, slug, asked, "xlsx")
 
 
 @bp.get("/reports/<slug>.pdf")
 @staff_required(Role.ADMIN, Role.LEAD)
 def report_pdf(slug: str) -> HttpResponse:
-    survey, scope, summary = _report_for_request(slug)
-    folder, key = _report_file(slug, summary)
+    asked = _summary_for_request(slug)
+    folder, key = _report_file(slug, asked)
     state = report_state(folder, key)
     if state.status == "ready":
-        return _download(state.path.read_bytes(), "application/pdf", slug, summary, "pdf")
-    inputs = load_report_inputs(get_session(), survey, scope, summary)
-    render = partial(render_report_pdf, summary, utcnow(), VERSION, **inputs.as_kwargs())
-    large = summary["responses"] >= current_app.config["REPORT_BACKGROUND_MIN_RESPONSES"]
+        return _download(state.path.read_bytes(), "application/pdf", slug, asked, "pdf")
+    # The rest of the report is read only now: a stored PDF needs the summary alone.
+    report = report_from_summary(get_session(), asked)
+    render = partial(render_report, report, utcnow(), VERSION, fmt="pdf")
+    large = asked.summary["responses"] >= current_app.config["REPORT_BACKGROUND_MIN_RESPONSES"]
     if large or state.status == "pending":
         build_in_background(folder, key, render)
         return redirect(
-            url_for("staff.report_progress", slug=slug, **_report_query(summary)), code=303
+            url_for("staff.report_progress", slug=slug, **_report_query(asked)), code=303
         )
     try:
         pdf = render()
@@ -326,17 +328,16 @@ def report_pdf(slug: str) -> HttpResponse:
         current_app.logger.exception("report %s could not be rendered", slug)
         abort(503, description="The report could not be made just now. Try again shortly.")
     store_report(folder, key, pdf)
-    return _download(pdf, "application/pdf", slug, summary, "pdf")
+    return _download(pdf, "application/pdf", slug, asked, "pdf")
 
 
 @bp.get("/reports/<slug>/preview")
 @staff_required(Role.ADMIN, Role.LEAD)
 def report_preview(slug: str) -> HttpResponse:
     """The PDF's own HTML, shown in the browser: the same report, before downloading it."""
-    survey, scope, summary = _report_for_request(slug)
-    inputs = load_report_inputs(get_session(), survey, scope, summary)
-    html = render_report_html(summary, utcnow(), VERSION, **inputs.as_kwargs())
-    _audit_report(AuditAction.REPORT_VIEWED, slug, summary, "preview")
+    asked = _summary_for_request(slug)
+    html = render_report(report_from_summary(get_session(), asked), utcnow(), VERSION, fmt="html")
+    _audit_report(AuditAction.REPORT_VIEWED, slug, asked, "preview")
     # The report links its stylesheet relatively (its fonts are relative to the stylesheet). Not
     # a <base>: the CSP forbids one, and it would send the contents' #links to the asset folder.
     # The screen stylesheet after it sizes the report for a browser window (the PDF never sees it).
@@ -362,24 +363,24 @@ def report_asset(filename: str) -> HttpResponse:
 @bp.get("/reports/<slug>/progress")
 @staff_required(Role.ADMIN, Role.LEAD)
 def report_progress(slug: str) -> str:
-    _survey, _scope, summary = _report_for_request(slug)
-    folder, key = _report_file(slug, summary)
+    asked = _summary_for_request(slug)
+    folder, key = _report_file(slug, asked)
     state = report_state(folder, key)
     waited = int(time.time() - state.started_at) if state.started_at else 0
     return render_template(
         "staff/progress.html",
-        summary=summary,
+        summary=asked.summary,
         state=state,
         waited=waited,
-        query=_report_query(summary),
+        query=_report_query(asked),
     )
 
 
-def _report_file(slug: str, summary: dict) -> tuple[Path, str]:
-    """Where the PDF of `summary` is kept, and its name."""
-    scope = summary["scope"]["code"] if summary["scope"] else None
+def _report_file(slug: str, asked: WaveSummary) -> tuple[Path, str]:
+    """Where the PDF of `asked` is kept, and its name."""
+    wave: dict[str, Any] = {"number": asked.wave.number, "name": asked.wave.name}
     key = report_key(
-        data_fingerprint(summary), slug, scope, summary["by"], VERSION, summary["wave"]
+        data_fingerprint(asked.summary), slug, asked.scope_code, asked.by, VERSION, wave
     )
     return Path(current_app.config["REPORT_CACHE_DIR"]), key
 
@@ -387,9 +388,9 @@ def _report_file(slug: str, summary: dict) -> tuple[Path, str]:
 @bp.get("/api/surveys/<slug>/summary")
 @staff_required(Role.ADMIN, Role.LEAD)
 def summary_api(slug: str) -> HttpResponse:
-    summary = _summary_for_request(slug)
-    _audit_report(AuditAction.REPORT_DOWNLOADED, slug, summary, "json")
-    return jsonify(summary)
+    asked = _summary_for_request(slug)
+    _audit_report(AuditAction.REPORT_DOWNLOADED, slug, asked, "json")
+    return jsonify(asked.summary)
 
 
 #: Audit events shown per page.

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from sqlmodel import Session, select
 
 from survey_app.models import Organisation, Survey, User
-from survey_app.services import report_files
+from survey_app.reporting import report_files
 from survey_app.services.invitations import create_invitations
 from survey_app.staff import response_rates
 from tests.browser.conftest import (

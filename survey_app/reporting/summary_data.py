@@ -1,4 +1,4 @@
-"""Loading a survey's data for the statistics: aggregates from the database, never one Python
+"""The summary of one wave of a survey: aggregates read from the database, never one Python
 object per answer.
 
 The Likert statistics read one row per response, not one per answer: each response carries
@@ -8,7 +8,7 @@ vectors, and their group keys, into two strings that numpy cuts into a responses
 matrix; a grouping by level looks the responses' organisations up in the organisation table;
 then come the groups' names, the scope's free-text answers and, from wave 2 on, the previous
 wave's vectors in scope for the comparison of waves. Counting the matrix into integer tables
-per group (`_AnswerCounts`), and everything after, is arithmetic on arrays:
+per group (`reports.answer_counts`), and everything after, is arithmetic on arrays:
 `reports.summary.build_summary_from_tables` (and `reports.waves.compare_waves`) take it from
 there.
 """
@@ -23,150 +23,32 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from reports.free_text import TextTheme as TextThemeSpec
-from reports.summary import (
-    CellTables,
-    GroupTables,
-    LikertItemSpec,
-    SurveySpec,
-    TextQuestionSpec,
-    ThemeSpec,
-    build_summary_from_tables,
-)
-from reports.themes import ThemeTable, minimum_answered
+from reports.answer_counts import cell_tables, count_answers, item_count_tables
+from reports.summary import CellTables, GroupTables, SurveySpec, build_summary_from_tables
 from reports.waves import compare_waves
 from survey_app.models import (
     Answer,
     ChoiceOption,
     Organisation,
     OrgLevel,
-    Question,
     QuestionType,
     Response,
     Survey,
-    SurveyStatus,
     Wave,
 )
 from survey_app.models.responses import LIKERT_ZERO
-from survey_app.services import ServiceError
-from survey_app.services import responses as response_service
+from survey_app.reporting.scope import (
+    Grouping,
+    report_wave,
+    resolve_grouping,
+    response_ids_in_scope,
+    scoped,
+    survey_spec,
+)
 
 answer_t = Answer.__table__  # type: ignore[attr-defined]
 response_t = Response.__table__  # type: ignore[attr-defined]
 org_t = Organisation.__table__  # type: ignore[attr-defined]
-
-
-def survey_spec(survey: Survey) -> SurveySpec:
-    """What the statistics need of a loaded survey: Likert items, themes and codebooks."""
-    likert = [q for q in survey.questions if q.type == QuestionType.LIKERT]
-    items = tuple(
-        LikertItemSpec(q.code, q.text, q.theme.code if q.theme else None, len(q.scale_points))
-        for q in likert
-    )
-    themes = tuple(
-        ThemeSpec(theme.code, theme.title, tuple(q.code for q in likert if q.theme_id == theme.id))
-        for theme in survey.themes
-        if any(q.theme_id == theme.id for q in likert)
-    )
-    texts = tuple(
-        TextQuestionSpec(
-            q.code,
-            q.text,
-            tuple(TextThemeSpec(t.code, t.label, tuple(t.pattern_list)) for t in q.text_themes),
-        )
-        for q in survey.questions
-        if q.type == QuestionType.TEXT
-    )
-    return SurveySpec(survey.slug, survey.title, items, themes, texts)
-
-
-@dataclass(frozen=True, slots=True)
-class Grouping:
-    """How responses are grouped: by their ancestor at a level, or by a choice answer."""
-
-    by: str
-    level: OrgLevel | None = None
-    question: Question | None = None
-
-
-def resolve_grouping(survey: Survey, by: str | None) -> Grouping | None:
-    """The grouping `by` names: a level or a choice question's code; None for no grouping.
-
-    Refuses (ServiceError) anything else, naming what `by` may be.
-    """
-    if by is None or by == "":
-        return None
-    if by in {level.value for level in OrgLevel}:
-        return Grouping(by, level=OrgLevel(by))
-    for question in survey.questions:
-        if question.code == by and question.type == QuestionType.CHOICE:
-            return Grouping(by, question=question)
-    choices = [q.code for q in survey.questions if q.type == QuestionType.CHOICE]
-    raise ServiceError(
-        f"by: {by!r} is neither a level ({', '.join(level.value for level in OrgLevel)}) nor a "
-        f"choice question of {survey.slug} ({', '.join(choices) or 'it has none'})"
-    )
-
-
-class UnknownWave(ServiceError):
-    """A report was asked for a wave its survey does not have."""
-
-
-def report_wave(session: Session, survey: Survey, number: int | None = None) -> Wave:
-    """The wave of `survey` a report shows: the one numbered `number`, or by default the
-    latest wave that has opened (it is not a draft now) or has responses, and wave 1 when no
-    wave has either. A new wave waiting to open therefore leaves the reports on the one
-    before. Refuses (UnknownWave, naming the waves there are) a number the survey lacks."""
-    if number is not None:
-        wave = survey.wave(number)
-        if wave is None:
-            raise UnknownWave(
-                f"wave: {survey.slug} has no wave {number}; its waves are "
-                + ", ".join(str(known.number) for known in survey.waves)
-            )
-        return wave
-    now = response_service.utcnow()
-    for wave in reversed(survey.waves):
-        if wave.status_at(now) != SurveyStatus.DRAFT or _has_responses(session, wave):
-            return wave
-    return survey.waves[0]
-
-
-def _has_responses(session: Session, wave: Wave) -> bool:
-    # EXISTS on the (wave, organisation) index: a draft wave is checked without counting.
-    query = sa.select(sa.exists().where(response_t.c.wave_id == wave.id))
-    return bool(session.connection().execute(query).scalar())
-
-
-def _scoped(
-    select: sa.Select,
-    wave: Wave,
-    scope: Organisation | None,
-    group_question: Question | None = None,
-    group_answer: sa.Table | None = None,
-) -> sa.Select:
-    """`select` (over `response_t`) restricted to the wave and scope, and outer-joined to
-    `group_answer`, the answers to `group_question`, when grouping by a choice question."""
-    select = select.where(response_t.c.wave_id == wave.id)
-    if scope is not None:
-        select = select.join(org_t, org_t.c.id == response_t.c.organisation_id).where(
-            org_t.c[scope.level.path_column] == scope.id
-        )
-    if group_question is not None and group_answer is not None:
-        select = select.outerjoin(
-            group_answer,
-            sa.and_(
-                group_answer.c.response_id == response_t.c.id,
-                group_answer.c.question_id == group_question.id,
-            ),
-        )
-    return select
-
-
-def response_ids_in_scope(wave: Wave, scope: Organisation | None) -> sa.Select:
-    """A query of the ids of `wave`'s responses about `scope` or what lies under it (all of
-    them when `scope` is None), for use as `IN (...)`."""
-    return _scoped(sa.select(response_t.c.id), wave, scope)
 
 
 def load_summary(
@@ -193,14 +75,14 @@ def load_summary(
     # Group keys are database ids (the ancestors' organisations, or options); NO_GROUP is in
     # scope but in no group, as the NULL key of a GROUP BY would be.
     keys, group_of = np.unique(answers.group_keys, return_inverse=True)
-    counts = _count_answers(spec, answers.values, group_of, len(keys))
+    counts = count_answers(spec, answers.values, group_of, len(keys))
     # The scope's counts are its cells' counts added up, exactly: integers all.
-    total = _cell_tables(spec, counts.summed())
+    total = cell_tables(spec, counts.summed())
     groups = None
     if grouping is not None:
         grouped = np.flatnonzero(keys != NO_GROUP)
         codes, labels = _group_names(session, grouping, keys[grouped].tolist())
-        groups = GroupTables(codes, labels, _cell_tables(spec, counts.select(grouped)))
+        groups = GroupTables(codes, labels, cell_tables(spec, counts.select(grouped)))
     summary = build_summary_from_tables(
         spec,
         _scope_json(scope),
@@ -240,7 +122,7 @@ def _wave_comparison(
         "previous_wave": {"number": previous.number, "name": previous.name},
         "items": compare_waves(
             spec.items,
-            _item_count_tables(spec, answers.values),
+            item_count_tables(spec, answers.values),
             {
                 item.code: table[0]
                 for item, table in zip(spec.items, current.item_counts, strict=True)
@@ -248,16 +130,6 @@ def _wave_comparison(
             min_n,
         ),
     }
-
-
-def _item_count_tables(spec: SurveySpec, values: np.ndarray) -> dict[str, np.ndarray]:
-    """Per item code, its count table (index i: answers of value i + 1) over the responses x
-    items matrix `values` (0: unanswered)."""
-    width = max((item.points for item in spec.items), default=1) + 1
-    # Item i's answers of value v land in bin i * width + v: one bincount for every item.
-    bins = values.astype(np.int64) + np.arange(len(spec.items), dtype=np.int64) * width
-    table = np.bincount(bins.ravel(), minlength=len(spec.items) * width).reshape(-1, width)
-    return {item.code: table[index, 1 : item.points + 1] for index, item in enumerate(spec.items)}
 
 
 #: The group key of a response in scope that falls in no group (no ancestor at the level, or
@@ -316,7 +188,7 @@ def _likert_answers(
         # stands for no group (no option chosen): a NULL would be left out of the list.
         key = group_answer.c.option_id if grouping.question else response_t.c.organisation_id
         columns.append(_joined(connection, sa.cast(sa.func.coalesce(key, 0), sa.Text), ","))
-    query = _scoped(
+    query = scoped(
         sa.select(*columns).select_from(response_t),
         wave,
         scope,
@@ -416,179 +288,6 @@ def _ancestors(
     if not len(known) or not (known[position, 0] == organisation_ids).all():
         raise ValueError("a response's organisation is not in the scope of its summary")
     return known[position, 1]
-
-
-@dataclass(frozen=True, slots=True)
-class _AnswerCounts:
-    """Integer counts of the answers in each of several cells, from which every aggregate the
-    statistics need follows exactly (value 0: unanswered; K: the survey's largest scale).
-
-    ``responses``: responses per cell. ``items``: cells x items x (K + 1), answers by item and
-    value. Per theme of m items, ``scores``: cells x (m + 1) x (m K + 1), the respondents with
-    a theme score by how many of its items they answered and their total over those; and
-    ``complete``: cells x m x (K + 1), the answers of respondents who answered all m, by item
-    and value.
-    """
-
-    responses: np.ndarray
-    items: np.ndarray
-    scores: tuple[np.ndarray, ...]
-    complete: tuple[np.ndarray, ...]
-
-    def select(self, cells: np.ndarray) -> _AnswerCounts:
-        """The counts of `cells` only (an index array), in that order."""
-        return _AnswerCounts(
-            responses=self.responses[cells],
-            items=self.items[cells],
-            scores=tuple(table[cells] for table in self.scores),
-            complete=tuple(table[cells] for table in self.complete),
-        )
-
-    def summed(self) -> _AnswerCounts:
-        """The counts of all the cells together, as one cell."""
-        return _AnswerCounts(
-            responses=self.responses.sum(keepdims=True),
-            items=self.items.sum(axis=0, keepdims=True),
-            scores=tuple(table.sum(axis=0, keepdims=True) for table in self.scores),
-            complete=tuple(table.sum(axis=0, keepdims=True) for table in self.complete),
-        )
-
-
-def _count_answers(
-    spec: SurveySpec, values: np.ndarray, group_of: np.ndarray, groups: int
-) -> _AnswerCounts:
-    """The `_AnswerCounts` of `groups` cells, response r being in cell `group_of[r]`.
-
-    A bincount per item and two per theme, each over all responses at once; never a Python
-    loop over responses or answers.
-    """
-    items = len(spec.items)
-    width = max((item.points for item in spec.items), default=1) + 1
-    # One contiguous row per item: the bincounts and each theme's sums read whole rows.
-    by_item_row = np.ascontiguousarray(values.T)
-
-    def by_item(cell_of: np.ndarray, rows: list[int], cells: int) -> np.ndarray:
-        """cells x len(rows) x width: the answers to each item of `rows` by cell and value."""
-        bins = cell_of * width
-        table = np.empty((len(rows), cells * width), dtype=np.int64)
-        for position, row in enumerate(rows):
-            table[position] = np.bincount(bins + by_item_row[row], minlength=cells * width)
-        return table.reshape(len(rows), cells, width).transpose(1, 0, 2)
-
-    item_table = by_item(group_of, list(range(items)), groups)
-    columns = {item.code: index for index, item in enumerate(spec.items)}
-    scores = []
-    complete = []
-    for theme in spec.themes:
-        m = len(theme.items)
-        rows = [columns[code] for code in theme.items]
-        block = by_item_row[rows]
-        answered = np.count_nonzero(block, axis=0)
-        totals = block.sum(axis=0, dtype=np.int64)
-        total_width = m * (width - 1) + 1
-        # Respondents left out (no score; not complete) are counted in an extra cell that is
-        # dropped: cheaper than picking the others out of the matrix.
-        scored_cell = np.where(answered >= minimum_answered(m), group_of, groups)
-        scores.append(
-            np.bincount(
-                (scored_cell * (m + 1) + answered) * total_width + totals,
-                minlength=(groups + 1) * (m + 1) * total_width,
-            ).reshape(groups + 1, m + 1, total_width)[:groups]
-        )
-        complete_cell = np.where(answered == m, group_of, groups)
-        complete.append(by_item(complete_cell, rows, groups + 1)[:groups])
-    return _AnswerCounts(
-        responses=np.bincount(group_of, minlength=groups),
-        items=item_table,
-        scores=tuple(scores),
-        complete=tuple(complete),
-    )
-
-
-def _cell_tables(spec: SurveySpec, counts: _AnswerCounts) -> CellTables:
-    """The `CellTables` of the cells of `counts`."""
-    return CellTables(
-        responses=counts.responses,
-        item_counts=tuple(
-            counts.items[:, index, 1 : item.points + 1] for index, item in enumerate(spec.items)
-        ),
-        themes=tuple(
-            _theme_table(scores, complete)
-            for scores, complete in zip(counts.scores, counts.complete, strict=True)
-        ),
-    )
-
-
-def _theme_table(scores: np.ndarray, complete: np.ndarray) -> ThemeTable:
-    """The `ThemeTable` of one theme's `scores` and `complete` counts (see `_AnswerCounts`):
-    each cell's sums equal to `ThemeAggregates.from_matrix` of its respondents' answers.
-
-    Counts times values, in int64: exact. Score sums come from `_score_sums`.
-    """
-    cells, answered_bins, total_bins = scores.shape
-    # Respondents who answered all m items are the complete ones; their totals lie here.
-    complete_totals = scores[:, answered_bins - 1, :]
-    totals = np.arange(total_bins)
-    values = np.arange(complete.shape[2])
-    score_sums, square_sums = _score_sums(
-        scores.reshape(cells, answered_bins * total_bins), total_bins
-    )
-    return ThemeTable(
-        scored=scores.sum(axis=(1, 2)),
-        score_sum=score_sums,
-        score_sum_squares=square_sums,
-        complete=complete_totals.sum(axis=1),
-        item_sums=complete @ values,
-        item_sum_squares=complete @ (values * values),
-        total_sum=complete_totals @ totals,
-        total_sum_squares=complete_totals @ (totals * totals),
-    )
-
-
-#: Theme scores and their squares lie in [1, K**2]; there every float is a whole multiple of
-#: 2**-52, so scaled by 2**52 they are exact integers.
-_SCORE_SCALE = 52
-_SPLIT = 26
-
-
-def _score_sums(pairs: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per cell, the sum of the theme scores and of their squares, each as `math.fsum` of the
-    float scores would give it (the exact sum, rounded once).
-
-    `pairs[cell, answered * width + total]` counts the cell's respondents with a score who
-    answered `answered` items with this `total`; their score is total / answered. So a sum
-    is counts times scores: the products are exact in int64 on the score scaled to an
-    integer and split in two halves, and the halves are put together into floats rounded
-    once. Summing the scores as floats would round at every step and depend on the order of
-    the rows.
-    """
-    used = np.flatnonzero(pairs.any(axis=0))
-    counts = pairs[:, used]
-    pair_answered, pair_totals = np.divmod(used, width)
-    scores = pair_totals / pair_answered
-    results = []
-    for addends in (scores, scores * scores):
-        scaled = np.ldexp(addends, _SCORE_SCALE).astype(np.int64)
-        high = counts @ (scaled >> _SPLIT)
-        low = counts @ (scaled & ((1 << _SPLIT) - 1))
-        if max(int(high.max(initial=0)), int(low.max(initial=0))) < 2**53:
-            # Both halves convert to floats exactly, and one float addition rounds their
-            # exact sum once: the correctly rounded (high * 2**26 + low) / 2**52.
-            results.append(
-                np.ldexp(high.astype(np.float64), _SPLIT - _SCORE_SCALE)
-                + np.ldexp(low.astype(np.float64), -_SCORE_SCALE)
-            )
-        else:
-            # Python's int / int rounds once at any size.
-            results.append(
-                np.array(
-                    [
-                        ((h << _SPLIT) + lo) / (1 << _SCORE_SCALE)
-                        for h, lo in zip(high.tolist(), low.tolist(), strict=True)
-                    ]
-                )
-            )
-    return results[0], results[1]
 
 
 def _text_answers(

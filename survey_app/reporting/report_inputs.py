@@ -11,8 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from reports.data import report_wave, resolve_grouping, response_ids_in_scope
-from survey_app.models import Answer, Organisation, QuestionType, Response, Survey
+from survey_app.models import Answer, Organisation, QuestionType, Response, Survey, Wave
+from survey_app.reporting.scope import Grouping, response_ids_in_scope
 
 #: Quotes a report shows per free-text question, and the lengths that read well in print.
 QUOTES_PER_QUESTION = 3
@@ -33,6 +33,8 @@ class ReportInputs:
     quotes: list[dict[str, Any]] = field(default_factory=list)
 
     def as_kwargs(self) -> dict[str, Any]:
+        """These inputs as the keyword arguments `render_report_pdf` and `render_report_html`
+        take."""
         return {
             "period": self.period,
             "question_texts": self.question_texts,
@@ -42,17 +44,22 @@ class ReportInputs:
 
 
 def load_report_inputs(
-    session: Session, survey: Survey, scope: Organisation | None, summary: dict[str, Any]
+    session: Session,
+    survey: Survey,
+    scope: Organisation | None,
+    wave: Wave,
+    grouping: Grouping | None,
+    summary: dict[str, Any],
 ) -> ReportInputs:
-    """The period of the responses in scope, the survey's wording, and the quotes allowed,
-    all of the wave `summary` names (`load_summary`'s ``"wave"``; its default without one).
+    """The period of `wave`'s responses in scope, the survey's wording, and the quotes
+    allowed, for the report of `summary` (`load_summary`'s of the same survey, scope, wave and
+    `grouping`, which says which groups are withheld).
 
     A quote comes only from a response whose group (the scope without a breakdown; its group
     with one) has at least k responses and is not withheld, and names the organisation only
     when the survey is not anonymous and the respondent agreed to be quoted (on_record).
     """
     connection = session.connection()
-    wave = report_wave(session, survey, summary["wave"]["number"] if "wave" in summary else None)
     in_scope = response_ids_in_scope(wave, scope)
     first, last = connection.execute(
         sa.select(
@@ -68,17 +75,22 @@ def load_report_inputs(
             for q in survey.questions
             if q.type == QuestionType.LIKERT
         },
-        quotes=_quotes(connection, survey, in_scope, summary),
+        quotes=_quotes(connection, survey, in_scope, grouping, summary),
     )
 
 
 def _quotes(
-    connection: sa.Connection, survey: Survey, in_scope: sa.Select, summary: dict[str, Any]
+    connection: sa.Connection,
+    survey: Survey,
+    in_scope: sa.Select,
+    grouping: Grouping | None,
+    summary: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    min_n = summary["suppression_min_n"]
-    if summary["responses"] < min_n:
+    """The quotes a report may show, at most `QUOTES_PER_QUESTION` per free-text question,
+    one per codebook theme; none when the scope itself is withheld."""
+    # Whether the scope and its groups are withheld is the summary's finding, not a parameter.
+    if summary["responses"] < summary["suppression_min_n"]:
         return []
-    grouping = resolve_grouping(survey, summary["by"])
     allowed_groups = {group["key"] for group in summary["groups"] if not group["suppressed"]}
     questions = {q.id: q for q in survey.questions if q.type == QuestionType.TEXT}
     if not questions:

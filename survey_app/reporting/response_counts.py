@@ -1,4 +1,5 @@
-"""Queries behind the reports page."""
+"""Responses counted by organisation: the reports page's counts, and the response rates of a wave
+by organisation for its dashboard."""
 
 from __future__ import annotations
 

@@ -1,0 +1,140 @@
+"""What a report is of: the wave it shows, the responses in its scope, how they are grouped,
+and the survey as the statistics see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from reports.free_text import TextTheme as TextThemeSpec
+from reports.summary import LikertItemSpec, SurveySpec, TextQuestionSpec, ThemeSpec
+from survey_app.models import (
+    Organisation,
+    OrgLevel,
+    Question,
+    QuestionType,
+    Response,
+    Survey,
+    SurveyStatus,
+    Wave,
+)
+from survey_app.services import ServiceError
+from survey_app.services import responses as response_service
+
+response_t = Response.__table__  # type: ignore[attr-defined]
+org_t = Organisation.__table__  # type: ignore[attr-defined]
+
+
+def survey_spec(survey: Survey) -> SurveySpec:
+    """What the statistics need of a loaded survey: Likert items, themes and codebooks."""
+    likert = [q for q in survey.questions if q.type == QuestionType.LIKERT]
+    items = tuple(
+        LikertItemSpec(q.code, q.text, q.theme.code if q.theme else None, len(q.scale_points))
+        for q in likert
+    )
+    themes = tuple(
+        ThemeSpec(theme.code, theme.title, tuple(q.code for q in likert if q.theme_id == theme.id))
+        for theme in survey.themes
+        if any(q.theme_id == theme.id for q in likert)
+    )
+    texts = tuple(
+        TextQuestionSpec(
+            q.code,
+            q.text,
+            tuple(TextThemeSpec(t.code, t.label, tuple(t.pattern_list)) for t in q.text_themes),
+        )
+        for q in survey.questions
+        if q.type == QuestionType.TEXT
+    )
+    return SurveySpec(survey.slug, survey.title, items, themes, texts)
+
+
+@dataclass(frozen=True, slots=True)
+class Grouping:
+    """How responses are grouped: by their ancestor at a level, or by a choice answer."""
+
+    by: str
+    level: OrgLevel | None = None
+    question: Question | None = None
+
+
+def resolve_grouping(survey: Survey, by: str | None) -> Grouping | None:
+    """The grouping `by` names: a level or a choice question's code; None for no grouping.
+
+    Refuses (ServiceError) anything else, naming what `by` may be.
+    """
+    if by is None or by == "":
+        return None
+    if by in {level.value for level in OrgLevel}:
+        return Grouping(by, level=OrgLevel(by))
+    for question in survey.questions:
+        if question.code == by and question.type == QuestionType.CHOICE:
+            return Grouping(by, question=question)
+    choices = [q.code for q in survey.questions if q.type == QuestionType.CHOICE]
+    raise ServiceError(
+        f"by: {by!r} is neither a level ({', '.join(level.value for level in OrgLevel)}) nor a "
+        f"choice question of {survey.slug} ({', '.join(choices) or 'it has none'})"
+    )
+
+
+class UnknownWave(ServiceError):
+    """A report was asked for a wave its survey does not have."""
+
+
+def report_wave(session: Session, survey: Survey, number: int | None = None) -> Wave:
+    """The wave of `survey` a report shows: the one numbered `number`, or by default the
+    latest wave that has opened (it is not a draft now) or has responses, and wave 1 when no
+    wave has either. A new wave waiting to open therefore leaves the reports on the one
+    before. Refuses (UnknownWave, naming the waves there are) a number the survey lacks."""
+    if number is not None:
+        wave = survey.wave(number)
+        if wave is None:
+            raise UnknownWave(
+                f"wave: {survey.slug} has no wave {number}; its waves are "
+                + ", ".join(str(known.number) for known in survey.waves)
+            )
+        return wave
+    now = response_service.utcnow()
+    for wave in reversed(survey.waves):
+        if wave.status_at(now) != SurveyStatus.DRAFT or _has_responses(session, wave):
+            return wave
+    return survey.waves[0]
+
+
+def _has_responses(session: Session, wave: Wave) -> bool:
+    # EXISTS on the (wave, organisation) index: a draft wave is checked without counting.
+    query = sa.select(sa.exists().where(response_t.c.wave_id == wave.id))
+    return bool(session.connection().execute(query).scalar())
+
+
+def scoped(
+    select: sa.Select,
+    wave: Wave,
+    scope: Organisation | None,
+    group_question: Question | None = None,
+    group_answer: sa.Table | None = None,
+) -> sa.Select:
+    """`select` (over the response table) restricted to the wave and scope, and outer-joined
+    to `group_answer`, the answers to `group_question`, when grouping by a choice question."""
+    select = select.where(response_t.c.wave_id == wave.id)
+    if scope is not None:
+        select = select.join(org_t, org_t.c.id == response_t.c.organisation_id).where(
+            org_t.c[scope.level.path_column] == scope.id
+        )
+    if group_question is not None and group_answer is not None:
+        select = select.outerjoin(
+            group_answer,
+            sa.and_(
+                group_answer.c.response_id == response_t.c.id,
+                group_answer.c.question_id == group_question.id,
+            ),
+        )
+    return select
+
+
+def response_ids_in_scope(wave: Wave, scope: Organisation | None) -> sa.Select:
+    """A query of the ids of `wave`'s responses about `scope` or what lies under it (all of
+    them when `scope` is None), for use as `IN (...)`."""
+    return scoped(sa.select(response_t.c.id), wave, scope)
