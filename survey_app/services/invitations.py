@@ -23,6 +23,7 @@ from survey_app.models import (
     Survey,
     SurveyStatus,
     Wave,
+    stored_id,
 )
 from survey_app.services import ServiceError
 from survey_app.services.audit import COMMAND_LINE, Actor, record
@@ -77,9 +78,9 @@ def create_invitations(
         token = secrets.token_urlsafe(TOKEN_BYTES)
         session.add(
             Invitation(
-                survey_id=survey.id,
-                wave_id=wave.id,
-                organisation_id=organisation.id,  # type: ignore[arg-type]
+                survey_id=stored_id(survey),
+                wave_id=stored_id(wave),
+                organisation_id=stored_id(organisation),
                 token_sha256=token_digest(token),
                 created_at=now,
                 email=email,

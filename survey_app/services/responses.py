@@ -86,7 +86,7 @@ def submit_response(
         raise SurveyNotAccepting(f"the invitation is not to {wave.label}, the one now open")
     try:
         if invitation is not None:
-            marked = session.exec(  # type: ignore[call-overload]
+            marked = session.exec(
                 update(Invitation)
                 .where(col(Invitation.id) == invitation.id, col(Invitation.used_at).is_(None))
                 .values(used_at=stored_time(survey, now))
@@ -95,7 +95,7 @@ def submit_response(
                 raise InvitationAlreadyUsed("this invitation has already been used")
             # The answers saved part-way go as the response is stored: kept, they would tie
             # it to the invitation.
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 delete(SavedAnswers).where(col(SavedAnswers.invitation_id) == invitation.id)
             )
         new = _new_response(survey, wave, organisation, answers, on_record, now)
