@@ -304,9 +304,9 @@ def invite_learners(
     for learner in learners:
         session.add(
             Invitation(
-                survey_id=survey.id,  # type: ignore[arg-type]
-                wave_id=wave.id,  # type: ignore[arg-type]
-                organisation_id=learner.organisation.id,  # type: ignore[arg-type]
+                survey_id=stored_id(survey),
+                wave_id=stored_id(wave),
+                organisation_id=stored_id(learner.organisation),
                 # A token no one is ever given: sending replaces it with the link's own
                 # (`emailed_token`), which needs the row's id.
                 token_sha256=token_digest(secrets.token_urlsafe(TOKEN_BYTES)),
