@@ -23,7 +23,6 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -35,6 +34,7 @@ from wtforms.validators import (
 )
 
 from forms.base import PageForm
+from forms.choices import SelectChoice
 
 #: The time zone administrators enter and read dates in; the database keeps UTC.
 UK_TIME = ZoneInfo("Europe/London")

@@ -7,6 +7,7 @@ from typing import Any
 from flask import has_request_context, request
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
+from wtforms import Field
 
 _POSTED = object()
 _SUBMIT_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -23,6 +24,14 @@ def posted_fields() -> ImmutableMultiDict[str, Any] | CombinedMultiDict[str, Any
     if request.files:
         return CombinedMultiDict((request.files, request.form))
     return request.form or None
+
+
+def add_error(field: Field, message: str) -> None:
+    """Add `message` to the errors of `field`, which its form has validated (validation gives
+    each field a list of errors; before it, there is none to add to)."""
+    if not isinstance(field.errors, list):
+        raise TypeError(f"field {field.name!r} has not been validated, so takes no error")
+    field.errors.append(message)
 
 
 class PageForm(FlaskForm):

@@ -16,11 +16,11 @@ from typing import Protocol
 
 from werkzeug.datastructures import MultiDict
 from wtforms import Field, HiddenField, RadioField, SelectField, TextAreaField
-from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
 from wtforms.validators import ValidationError
 
 from forms.base import PageForm
+from forms.choices import SelectChoice
 
 ORGANISATION_FIELD = "organisation"
 ON_RECORD_FIELD = "on_record"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from wtforms import EmailField, PasswordField, SelectField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from forms.base import PageForm
+from forms.choices import SelectChoice
 
 
 class LoginForm(PageForm):

@@ -4,12 +4,13 @@ For the scope and for each group of a breakdown the caller hands over a ``CellAg
 (``reports.summary_inputs``): response counts, per-item count tables and per-theme sums.
 ``build_summary`` checks them, applies the definitions of docs/methodology.md, suppression
 included, and returns a ``Summary`` (``reports.summary_types``: a TypedDict, so the plain dict of
-the spec, ``json.dumps(..., allow_nan=False)`` safe). ``reports.answer_counts`` counts its aggregates for
-all cells at once into arrays (``CellTables``) and hands them to ``build_summary_from_tables``,
-which skips the checks its own counting makes needless. Either way every figure is computed for
-all groups of an item or theme at once, with arrays (``reports.summary_figures``), then
-suppressed, flagged and written out as rows (``reports.summary_rows``). The web page, the API,
-the CSV/XLSX export and the PDF all read that one dict, so they cannot disagree.
+the spec, ``json.dumps(..., allow_nan=False)`` safe). ``reports.answer_counts`` counts its
+aggregates for all cells at once into arrays (``CellTables``) and hands them to
+``build_summary_from_tables``, which skips the checks its own counting makes needless. Either
+way every figure is computed for all groups of an item or theme at once, with arrays
+(``reports.summary_figures``), then suppressed, flagged and written out as rows
+(``reports.summary_rows``). The web page, the API, the CSV/XLSX export and the PDF all read that
+one dict, so they cannot disagree.
 """
 
 from __future__ import annotations

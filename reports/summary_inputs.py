@@ -132,8 +132,9 @@ class GroupAggregates(CellAggregates):
 
 @dataclass(frozen=True, slots=True)
 class CellTables:
-    """The aggregates of several cells as arrays (index: the cell), as ``reports.answer_counts`` counts
-    them: what a ``CellAggregates`` per cell holds, without one Python object per figure.
+    """The aggregates of several cells as arrays (index: the cell), as
+    ``reports.answer_counts`` counts them: what a ``CellAggregates`` per cell holds, without
+    one Python object per figure.
 
     ``responses``: responses per cell (int64). ``item_counts``: for each item of the spec, in
     its order, the cells x K count table (int64). ``themes``: for each theme of the spec, in its

@@ -7,6 +7,7 @@ from sqlmodel import Session
 from wtforms import Field
 
 from forms.admin import UserAccessForm
+from forms.base import add_error
 from survey_app.models import Organisation, OrgLevel, Role
 from survey_app.services import ServiceError
 from survey_app.services.organisations import organisations_by_codes
@@ -31,7 +32,7 @@ def scopes_named(session: Session, form: UserAccessForm) -> list[Organisation] |
     try:
         return organisations_by_codes(session, form.scopes.codes())
     except ServiceError as exc:
-        form.scopes.errors.append(str(exc))
+        add_error(form.scopes, str(exc))
         return None
 
 
@@ -43,5 +44,5 @@ def organisation_named(session: Session, field: Field) -> Organisation | None:
     try:
         return organisations_by_codes(session, [field.data])[0]
     except ServiceError as exc:
-        field.errors.append(str(exc))
+        add_error(field, str(exc))
         return None

@@ -7,6 +7,7 @@ signed out goes to the sign-in page, a quality lead gets 403.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -24,6 +25,7 @@ from forms.admin import (
     error_list,
     uk_time,
 )
+from forms.base import add_error
 from survey_app.admin import bp
 from survey_app.admin.form_checks import LEVEL_CHOICES, ROLE_CHOICES, scopes_named
 from survey_app.db import get_session
@@ -86,7 +88,8 @@ def _actor() -> Actor:
     return Actor.of_user(current_user, request.remote_addr)
 
 
-def _done(message: str, endpoint: str, **values: object) -> HttpResponse:
+def _done(message: str, endpoint: str, **values: Any) -> HttpResponse:
+    # Any, as `url_for` takes its values: each is turned into its URL's text.
     flash(message, "info")
     return redirect(url_for(endpoint, **values), code=303)
 
@@ -127,7 +130,7 @@ def import_organisations() -> Page:
             )
         except ServiceError as exc:
             get_session().rollback()
-            form.file.errors.append(str(exc))
+            add_error(form.file, str(exc))
         else:
             skipped = f", {counts.skipped} closed practices left out" if counts.skipped else ""
             return _done(
@@ -168,7 +171,7 @@ def new_user() -> Page:
             )
         except ServiceError as exc:
             session.rollback()
-            form.email.errors.append(str(exc))
+            add_error(form.email, str(exc))
         else:
             role = "an administrator" if user.is_admin else "a quality lead"
             return _done(f"{user.email} can now sign in as {role}.", "admin.users")
@@ -219,7 +222,7 @@ def change_user(user_id: int) -> Page:
             change_access(session, listing.user, Role(form.role.data), scopes, _actor())
         except ServiceError as exc:
             session.rollback()
-            form.role.errors.append(str(exc))
+            add_error(form.role, str(exc))
         else:
             return _done(f"{listing.user.email}'s access is saved.", "admin.user", user_id=user_id)
     return _user_page(listing, form)
@@ -369,7 +372,7 @@ def dates(slug: str) -> Page:
         set_survey_dates(session, found, form.opens_at_utc(), form.closes_at_utc(), _actor())
     except ServiceError as exc:
         session.rollback()
-        form.closes_at.errors.append(str(exc))
+        add_error(form.closes_at, str(exc))
         return _survey_page(slug, dates_form=form)
     wave = found.current_wave
     return _done(

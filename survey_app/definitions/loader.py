@@ -20,6 +20,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from survey_app.questions import QUESTION_TYPES, kind_of
 
@@ -229,7 +230,7 @@ def _nul_location(value: object, location: str = "") -> str | None:
     return None
 
 
-def _describe(error: dict) -> str:
+def _describe(error: ErrorDetails) -> str:
     location = ""
     for part in error["loc"]:
         location += f"[{part}]" if isinstance(part, int) else (f".{part}" if location else part)

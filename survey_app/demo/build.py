@@ -9,14 +9,22 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from survey_app.definitions import shipped_definition_paths
 from survey_app.demo.icb_leaders import add_icb_leader_responses
 from survey_app.demo.organisations import organisation_rows
 from survey_app.demo.placement import add_placement_responses, placement_waves
 from survey_app.demo.users import DEMO_USERS, DemoLogin, add_users, login_lines
-from survey_app.models import Organisation, OrgLevel, Response, Survey, SurveyStatus, User
+from survey_app.models import (
+    Organisation,
+    OrgLevel,
+    Response,
+    Survey,
+    SurveyStatus,
+    User,
+    stored_id,
+)
 from survey_app.services import ServiceError
 from survey_app.services.definitions import load_definition_files
 from survey_app.services.organisations import import_organisations, load_reference
@@ -127,10 +135,12 @@ def _summary(session: Session, surveys: Iterable[Survey]) -> DemoSummary:
         session.exec(select(Organisation.level, func.count()).group_by(Organisation.level)).all()
     )
     by_survey = dict(
-        session.exec(select(Response.survey_id, func.count()).group_by(Response.survey_id)).all()
+        session.exec(
+            select(Response.survey_id, func.count()).group_by(col(Response.survey_id))
+        ).all()
     )
     return DemoSummary(
         organisations={level.value: by_level.get(level, 0) for level in OrgLevel},
-        responses={survey.slug: by_survey.get(survey.id, 0) for survey in surveys},
+        responses={survey.slug: by_survey.get(stored_id(survey), 0) for survey in surveys},
         users=list(DEMO_USERS),
     )

@@ -40,22 +40,24 @@ def insert_responses(
     ):
         likert[survey_id].add(question_id)  # type: ignore[arg-type]
     responses = [
-        response
-        | likert_vector_columns(
-            likert[response["survey_id"]],
-            {answer["question_id"]: answer["value"] for answer in row if answer["value"]},
-        )
+        {
+            **response,
+            **likert_vector_columns(
+                likert[response["survey_id"]],
+                {answer["question_id"]: answer["value"] for answer in row if answer["value"]},
+            ),
+        }
         for response, row in zip(responses, answers, strict=True)
     ]
     table = Response.__table__  # type: ignore[attr-defined]
     ids = (
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             insert(table).returning(table.c.id, sort_by_parameter_order=True), params=responses
         )
         .scalars()
         .all()
     )
-    session.exec(  # type: ignore[call-overload]
+    session.exec(
         insert(Answer.__table__),  # type: ignore[attr-defined]
         params=[
             {**answer, "response_id": response_id}

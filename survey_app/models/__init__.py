@@ -1,6 +1,7 @@
 """SQLModel tables, one module per aggregate."""
 
 from survey_app.models.audit import AuditAction, AuditEvent
+from survey_app.models.ids import stored_id
 from survey_app.models.organisations import Organisation, OrgLevel
 from survey_app.models.responses import Answer, Invitation, Response, SavedAnswers
 from survey_app.models.surveys import (
@@ -39,4 +40,5 @@ __all__ = [
     "User",
     "UserScope",
     "Wave",
+    "stored_id",
 ]

@@ -2,6 +2,7 @@
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
+from typing import TypedDict
 
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, Relationship, SQLModel
@@ -116,9 +117,16 @@ LIKERT_ZERO = ord("0")
 MAX_LIKERT_VALUE = ord("~") - LIKERT_ZERO
 
 
+class LikertVectorColumns(TypedDict):
+    """The `Response` columns that `likert_vector_columns` fills."""
+
+    likert_first_question_id: int | None
+    likert_values: str
+
+
 def likert_vector_columns(
     likert_question_ids: Collection[int], values: Mapping[int, int]
-) -> dict[str, int | str | None]:
+) -> LikertVectorColumns:
     """The `Response` columns ``likert_first_question_id`` and ``likert_values`` of a response
     giving `values` (question id: scale value) to a survey whose Likert questions are now
     `likert_question_ids`.

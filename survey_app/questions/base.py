@@ -100,10 +100,9 @@ class QuestionKind(ABC):
         def validate(_form: object, field: Field) -> None:
             # A browser sends each question once; more than one answer is a forged or broken
             # request, refused rather than silently keeping the first.
-            if len(field.raw_data or ()) > 1:
-                raise ValidationError(
-                    f"Give one answer to this question, not {len(field.raw_data):,}"
-                )
+            sent = field.raw_data or ()
+            if len(sent) > 1:
+                raise ValidationError(f"Give one answer to this question, not {len(sent):,}")
             try:
                 self.parse(question, field.data, max_text)
             except InvalidAnswer as exc:

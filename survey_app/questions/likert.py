@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 from wtforms import RadioField
-from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
 
+from forms.choices import SelectChoice
 from survey_app.models import Question, QuestionType
 from survey_app.questions.base import (
     FieldValidator,
@@ -54,8 +54,10 @@ class LikertKind(QuestionKind):
     def unbound_field(self, question: Question, validators: list[FieldValidator]) -> UnboundField:
         """Radios, one per scale point, labelled as the scale labels them."""
         choices = [SelectChoice(str(point.value), point.label) for point in question.scale_points]
-        return RadioField(
-            question.text, choices=choices, validators=validators, validate_choice=False
+        # What `RadioField(...)` returns outside a form class, spelt out: the stubs type that
+        # call as the bound field.
+        return UnboundField(
+            RadioField, question.text, choices=choices, validators=validators, validate_choice=False
         )
 
     def reads(self, question: Question, raw: str) -> str:

@@ -50,4 +50,6 @@ class TextKind(QuestionKind):
 
     def unbound_field(self, question: Question, validators: list[FieldValidator]) -> UnboundField:
         """A text area."""
-        return TextAreaField(question.text, validators=validators)
+        # What `TextAreaField(...)` returns outside a form class, spelt out: the stubs type that
+        # call as the bound field.
+        return UnboundField(TextAreaField, question.text, validators=validators)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, overload
+from typing import Literal, overload
 
 from sqlmodel import Session
 
 from reports.pdf import render_report_html, render_report_pdf
+from reports.summary_types import Summary
 from survey_app.models import Organisation, Survey, Wave
 from survey_app.reporting.report_inputs import ReportInputs, load_report_inputs
 from survey_app.reporting.scope import Grouping, resolve_grouping
@@ -30,7 +31,7 @@ class WaveSummary:
     scope: Organisation | None
     wave: Wave
     grouping: Grouping | None
-    summary: dict[str, Any]
+    summary: Summary
 
     @property
     def by(self) -> str | None:
@@ -52,7 +53,7 @@ class Report:
     scope: Organisation | None
     wave: Wave
     by: str | None
-    summary: dict[str, Any]
+    summary: Summary
     inputs: ReportInputs
 
 

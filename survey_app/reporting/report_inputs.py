@@ -11,7 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from survey_app.models import Answer, Organisation, QuestionType, Response, Survey, Wave
+from reports.summary_types import Summary
+from survey_app.models import Answer, Organisation, QuestionType, Response, Survey, Wave, stored_id
 from survey_app.reporting.scope import Grouping, response_ids_in_scope
 
 #: Quotes a report shows per free-text question, and the lengths that read well in print.
@@ -49,7 +50,7 @@ def load_report_inputs(
     scope: Organisation | None,
     wave: Wave,
     grouping: Grouping | None,
-    summary: dict[str, Any],
+    summary: Summary,
 ) -> ReportInputs:
     """The period of `wave`'s responses in scope, the survey's wording, and the quotes
     allowed, for the report of `summary` (`load_summary`'s of the same survey, scope, wave and
@@ -84,7 +85,7 @@ def _quotes(
     survey: Survey,
     in_scope: sa.Select,
     grouping: Grouping | None,
-    summary: dict[str, Any],
+    summary: Summary,
 ) -> list[dict[str, Any]]:
     """The quotes a report may show, at most `QUOTES_PER_QUESTION` per free-text question,
     one per codebook theme; none when the scope itself is withheld."""
@@ -92,7 +93,7 @@ def _quotes(
     if summary["responses"] < summary["suppression_min_n"]:
         return []
     allowed_groups = {group["key"] for group in summary["groups"] if not group["suppressed"]}
-    questions = {q.id: q for q in survey.questions if q.type == QuestionType.TEXT}
+    questions = {stored_id(q): q for q in survey.questions if q.type == QuestionType.TEXT}
     if not questions:
         return []
     group_key: sa.ColumnElement = sa.literal(None)

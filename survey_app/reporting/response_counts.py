@@ -7,6 +7,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -51,8 +52,9 @@ def response_counts_by_organisation(
         )
         .scalar_one()
     )
-    tables = []
-    for scope in scopes or [None]:
+    tables: list[dict[str, object]] = []
+    each: Sequence[Organisation | None] = scopes or [None]
+    for scope in each:
         level = breakdown_level(scope)
         child = org_t.alias("child")
         query = (
@@ -211,7 +213,7 @@ def response_rates(
     )
     # The responses' count rides in the same statement (its `answered` column), so it and the
     # invitations answered are of one moment and their difference is what it seems.
-    responses = (
+    responses: sa.Select[bool, None, None, Any, int] = (
         sa.select(
             sa.true(),
             sa.null(),

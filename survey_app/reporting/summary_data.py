@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -25,6 +26,7 @@ from sqlmodel import Session
 
 from reports.answer_counts import cell_tables, count_answers, item_count_tables
 from reports.summary import CellTables, GroupTables, SurveySpec, build_summary_from_tables
+from reports.summary_types import Summary, WaveComparison
 from reports.waves import compare_waves
 from survey_app.models import (
     Answer,
@@ -58,7 +60,7 @@ def load_summary(
     by: str | None,
     min_n: int,
     wave: Wave | None = None,
-) -> dict:
+) -> Summary:
     """The summary JSON of `wave` of `survey` (default: `report_wave`'s choice) for `scope`
     (None: England), grouped `by` a level or a choice question code; it names the wave as
     ``"wave": {"number", "name"}`` and compares it with the wave before, over the whole scope
@@ -92,10 +94,22 @@ def load_summary(
         groups,
         min_n,
     )
-    # Right after the survey it belongs to; every other key as the engine made it.
-    named = {"survey": summary.pop("survey"), "wave": {"number": wave.number, "name": wave.name}}
-    comparison = _wave_comparison(connection, survey, wave, spec, scope, total, min_n)
-    return named | summary | {"wave_comparison": comparison}
+    # The wave right after the survey it belongs to, the comparison last; every other key as
+    # the engine made it, in its order.
+    return {
+        "survey": summary["survey"],
+        "wave": {"number": wave.number, "name": wave.name},
+        "scope": summary["scope"],
+        "suppression_min_n": summary["suppression_min_n"],
+        "responses": summary["responses"],
+        "items": summary["items"],
+        "themes": summary["themes"],
+        "free_text": summary["free_text"],
+        "by": summary["by"],
+        "groups": summary["groups"],
+        "comparisons": summary["comparisons"],
+        "wave_comparison": _wave_comparison(connection, survey, wave, spec, scope, total, min_n),
+    }
 
 
 def _wave_comparison(
@@ -106,7 +120,7 @@ def _wave_comparison(
     scope: Organisation | None,
     current: CellTables,
     min_n: int,
-) -> dict | None:
+) -> WaveComparison | None:
     """The summary's ``"wave_comparison"``: None for a first wave, else ``{"previous_wave":
     {"number", "name"}, "items": compare_waves(...)}`` of `wave` against the wave before it,
     over the whole scope (`current`: the scope's tables of `wave`, one cell).
@@ -180,7 +194,12 @@ def _likert_answers(
     item_ids = np.array([ids[item.code] for item in spec.items], dtype=np.int64)
     group_answer = answer_t.alias("group_answer")
     first, vectors = response_t.c.likert_first_question_id, response_t.c.likert_values
-    columns = [sa.func.count(), sa.func.count(vectors), sa.func.min(first), sa.func.max(first)]
+    columns: list[sa.ColumnElement[Any]] = [
+        sa.func.count(),
+        sa.func.count(vectors),
+        sa.func.min(first),
+        sa.func.max(first),
+    ]
     columns.append(_joined(connection, vectors, chr(_SEPARATOR)))
     if grouping is not None:
         # One pass over the rows feeds every aggregate of the query, so both strings list the

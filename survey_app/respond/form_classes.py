@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from forms.respondent import AskedQuestion, ResponseForm, build_response_form
-from survey_app.models import Question, Survey
+from survey_app.models import Question, Survey, stored_id
 from survey_app.process_cache import ProcessCache
 from survey_app.questions import InvalidAnswer, ParsedAnswer, kind_of
 from survey_app.services.organisations import OrganisationChoice
@@ -71,9 +71,9 @@ def response_form_class(
 def parsed_answers(survey: Survey, form: ResponseForm) -> dict[int, ParsedAnswer]:
     """The answers `form` was sent, in stored form, by question id; call only once the form
     has validated (a refused answer raises InvalidAnswer)."""
-    answers = {}
+    answers: dict[int, ParsedAnswer] = {}
     for question in survey.questions:
         parsed = kind_of(question.type).parse(question, form[question.code].data, form.max_text)
         if parsed is not None:
-            answers[question.id] = parsed
+            answers[stored_id(question)] = parsed
     return answers

@@ -24,6 +24,7 @@ from survey_app.models import (
     TextTheme,
     Theme,
     Wave,
+    stored_id,
 )
 from survey_app.models.surveys import new_definition_revision
 from survey_app.services import ServiceError
@@ -134,12 +135,17 @@ def _upsert_survey(
     session.flush()
     if not survey.waves:
         # A new survey starts as its wave 1, waiting to be opened; a reload never touches waves.
-        session.add(Wave(survey_id=survey.id, number=1, created_at=response_service.utcnow()))
+        session.add(
+            Wave(survey_id=stored_id(survey), number=1, created_at=response_service.utcnow())
+        )
 
     themes = {theme.code: theme for theme in survey.themes}
     for position, theme_def in enumerate(definition.themes):
         theme = themes.get(theme_def.code) or Theme(
-            survey_id=survey.id, code=theme_def.code, title=theme_def.title, position=position
+            survey_id=stored_id(survey),
+            code=theme_def.code,
+            title=theme_def.title,
+            position=position,
         )
         theme.title, theme.domain, theme.position = theme_def.title, theme_def.domain, position
         session.add(theme)
@@ -149,8 +155,8 @@ def _upsert_survey(
     answered = _answered_question_ids(session, survey)
     questions = {question.code: question for question in survey.questions}
     wanted = {question.code for _, question in definition.questions()}
-    for code, question in questions.items():
-        if code not in wanted and question.id in answered:
+    for code, stored in questions.items():
+        if code not in wanted and stored.id in answered:
             raise ServiceError(
                 f"{source}: question {code!r} has stored answers and cannot be removed"
             )
@@ -170,7 +176,7 @@ def _upsert_survey(
             )
         if question is None:
             question = Question(
-                survey_id=survey.id,
+                survey_id=stored_id(survey),
                 code=question_def.code,
                 type=QuestionType(question_def.type),
                 text=question_def.text,
@@ -234,7 +240,9 @@ def _sync_scale(
         if value not in wanted:
             session.delete(point)
     for value, label in wanted.items():
-        point = current.get(value) or ScalePoint(question_id=question.id, value=value, label=label)
+        point = current.get(value) or ScalePoint(
+            question_id=stored_id(question), value=value, label=label
+        )
         point.label = label
         session.add(point)
 
@@ -254,7 +262,10 @@ def _sync_options(
             session.delete(option)
     for position, option_def in enumerate(options):
         option = current.get(option_def.code) or ChoiceOption(
-            question_id=question.id, code=option_def.code, label=option_def.label, position=position
+            question_id=stored_id(question),
+            code=option_def.code,
+            label=option_def.label,
+            position=position,
         )
         option.label, option.position = option_def.label, position
         session.add(option)
@@ -268,7 +279,7 @@ def _sync_text_themes(session: Session, question: Question, text_themes: list) -
             session.delete(theme)
     for position, theme_def in enumerate(text_themes):
         theme = current.get(theme_def.code) or TextTheme(
-            question_id=question.id,
+            question_id=stored_id(question),
             code=theme_def.code,
             label=theme_def.label,
             patterns="",

@@ -23,6 +23,7 @@ from survey_app.models import (
     Survey,
     SurveyStatus,
     Wave,
+    stored_id,
 )
 from survey_app.services import ServiceError
 from survey_app.services.audit import COMMAND_LINE, Actor, record
@@ -77,9 +78,9 @@ def create_invitations(
         token = secrets.token_urlsafe(TOKEN_BYTES)
         session.add(
             Invitation(
-                survey_id=survey.id,
-                wave_id=wave.id,
-                organisation_id=organisation.id,  # type: ignore[arg-type]
+                survey_id=stored_id(survey),
+                wave_id=stored_id(wave),
+                organisation_id=stored_id(organisation),
                 token_sha256=token_digest(token),
                 created_at=now,
                 email=email,
@@ -303,9 +304,9 @@ def invite_learners(
     for learner in learners:
         session.add(
             Invitation(
-                survey_id=survey.id,  # type: ignore[arg-type]
-                wave_id=wave.id,  # type: ignore[arg-type]
-                organisation_id=learner.organisation.id,  # type: ignore[arg-type]
+                survey_id=stored_id(survey),
+                wave_id=stored_id(wave),
+                organisation_id=stored_id(learner.organisation),
                 # A token no one is ever given: sending replaces it with the link's own
                 # (`emailed_token`), which needs the row's id.
                 token_sha256=token_digest(secrets.token_urlsafe(TOKEN_BYTES)),

@@ -269,7 +269,7 @@ def _claim(
             {"reminded_at" if reminder else "sent_at": now, "token_sha256": token_digest(token)}
         )
     )
-    claimed = session.exec(statement).rowcount == 1  # type: ignore[call-overload]
+    claimed = session.exec(statement).rowcount == 1
     session.commit()
     return claimed
 
@@ -282,9 +282,7 @@ def _unclaim(
 ) -> None:
     """Undo `_claim` for a message the server did not take."""
     values = {"reminded_at": reminded_before} if reminder else {"sent_at": None}
-    session.exec(  # type: ignore[call-overload]
-        update(Invitation).where(col(Invitation.id) == invitation_id).values(**values)
-    )
+    session.exec(update(Invitation).where(col(Invitation.id) == invitation_id).values(**values))
     session.commit()
 
 
@@ -458,7 +456,7 @@ def invitation_counts(session: Session, wave: Wave) -> InvitationCounts:
         and_(~emailed, used),
     ]
     totals = session.exec(
-        select(  # type: ignore[call-overload]
+        select(
             *(func.coalesce(func.sum(case((condition, 1), else_=0)), 0) for condition in conditions)
         ).where(Invitation.wave_id == wave.id)
     ).one()

@@ -23,6 +23,7 @@ from survey_app.models import (
     SavedAnswers,
     Survey,
     Wave,
+    stored_id,
 )
 from survey_app.models.responses import likert_vector_columns
 from survey_app.questions import InvalidAnswer, ParsedAnswer, parse_answer
@@ -86,7 +87,7 @@ def submit_response(
         raise SurveyNotAccepting(f"the invitation is not to {wave.label}, the one now open")
     try:
         if invitation is not None:
-            marked = session.exec(  # type: ignore[call-overload]
+            marked = session.exec(
                 update(Invitation)
                 .where(col(Invitation.id) == invitation.id, col(Invitation.used_at).is_(None))
                 .values(used_at=stored_time(survey, now))
@@ -95,7 +96,7 @@ def submit_response(
                 raise InvitationAlreadyUsed("this invitation has already been used")
             # The answers saved part-way go as the response is stored: kept, they would tie
             # it to the invitation.
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 delete(SavedAnswers).where(col(SavedAnswers.invitation_id) == invitation.id)
             )
         new = _new_response(survey, wave, organisation, answers, on_record, now)
@@ -143,14 +144,14 @@ def _new_response(
     submitted_at: datetime,
 ) -> _NewResponse:
     response = Response(
-        survey_id=survey.id,  # type: ignore[arg-type]
-        wave_id=wave.id,  # type: ignore[arg-type]
-        organisation_id=organisation.id,  # type: ignore[arg-type]
+        survey_id=stored_id(survey),
+        wave_id=stored_id(wave),
+        organisation_id=stored_id(organisation),
         submitted_at=stored_time(survey, submitted_at),
         on_record=on_record and survey.asks_on_record,
         # Derived from the answers in the same transaction, for the summaries to read.
         **likert_vector_columns(
-            {q.id for q in survey.questions if q.type == QuestionType.LIKERT},  # type: ignore[misc]
+            {stored_id(q) for q in survey.questions if q.type == QuestionType.LIKERT},
             {qid: parsed.value for qid, parsed in answers.items() if parsed.value is not None},
         ),
     )
@@ -319,7 +320,7 @@ def _response_from_row(
         except InvalidAnswer as exc:
             raise _RowError(code, str(exc)) from None
         if parsed is not None:
-            answers[question.id] = parsed  # type: ignore[index]
+            answers[stored_id(question)] = parsed
     return _new_response(survey, wave, organisation, answers, on_record, submitted_at)
 
 

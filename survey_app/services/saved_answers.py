@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from survey_app.models import Invitation, SavedAnswers, Survey, SurveyStatus, Wave
+from survey_app.models import Invitation, SavedAnswers, Survey, SurveyStatus, Wave, stored_id
 from survey_app.services.responses import utcnow
 
 
@@ -55,7 +55,9 @@ def save_answers(
             select(SavedAnswers).where(SavedAnswers.invitation_id == invitation.id)
         ).first()
         if saved is None:
-            saved = SavedAnswers(invitation_id=invitation.id, answers="{}", saved_at=utcnow())  # type: ignore[arg-type]
+            saved = SavedAnswers(
+                invitation_id=stored_id(invitation), answers="{}", saved_at=utcnow()
+            )
         saved.answers = json.dumps(dict(answers), ensure_ascii=False, separators=(",", ":"))
         saved.page = page
         saved.saved_at = utcnow()

@@ -55,8 +55,8 @@ def require_survey(session: Session, slug: str) -> Survey:
 
 def response_counts(session: Session) -> dict[int, int]:
     """Responses stored per survey id."""
-    statement = select(Response.survey_id, func.count()).group_by(Response.survey_id)
-    return dict(session.exec(statement).all())  # type: ignore[arg-type]
+    statement = select(Response.survey_id, func.count()).group_by(col(Response.survey_id))
+    return dict(session.exec(statement).all())
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +138,8 @@ def accepting_survey(session: Session, slug: str) -> OpenSurvey | None:
     if row is None:
         return None
     survey_id, revision, wave = row
+    if survey_id is None:
+        raise ValueError(f"survey {slug!r} was read without its id")
     if not wave.is_accepting(response_service.utcnow()):
         return None
     survey = _respondent_definitions.get(

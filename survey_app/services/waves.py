@@ -10,7 +10,15 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from survey_app.models import AuditAction, Invitation, Response, Survey, SurveyStatus, Wave
+from survey_app.models import (
+    AuditAction,
+    Invitation,
+    Response,
+    Survey,
+    SurveyStatus,
+    Wave,
+    stored_id,
+)
 from survey_app.models.surveys import default_wave_name
 from survey_app.services import FieldError, ServiceError
 from survey_app.services import responses as response_service
@@ -53,7 +61,7 @@ def forget_wave_addresses(session: Session, wave: Wave) -> int:
     """Clear the invitee addresses of `wave`'s invitations, in the session's transaction (not
     committed); returns how many were cleared. Addresses are kept only to send a wave's
     invitations and reminders, so only while it is open."""
-    cleared = session.exec(  # type: ignore[call-overload]
+    cleared = session.exec(
         update(Invitation)
         .where(col(Invitation.wave_id) == wave.id, col(Invitation.email).is_not(None))
         .values(email=None)
@@ -123,6 +131,7 @@ def start_wave(
     if closes_at is not None and closes_at <= now:
         raise FieldError("closes", "the closing date must be in the future")
     wave = Wave(
+        survey_id=stored_id(survey),
         number=current.number + 1,
         name=name or default_wave_name(current.number + 1),
         opens_at=opens_at,
@@ -172,20 +181,23 @@ def wave_listing(session: Session, survey: Survey) -> list[WaveListing]:
         session.exec(
             select(Response.wave_id, func.count())
             .where(Response.survey_id == survey.id)
-            .group_by(Response.wave_id)
+            .group_by(col(Response.wave_id))
         ).all()
     )
     invitations = dict(
         session.exec(
             select(Invitation.wave_id, func.count())
             .where(Invitation.survey_id == survey.id)
-            .group_by(Invitation.wave_id)
+            .group_by(col(Invitation.wave_id))
         ).all()
     )
     now = response_service.utcnow()
     return [
         WaveListing(
-            wave, wave.status_at(now), responses.get(wave.id, 0), invitations.get(wave.id, 0)
+            wave,
+            wave.status_at(now),
+            responses.get(stored_id(wave), 0),
+            invitations.get(stored_id(wave), 0),
         )
         for wave in survey.waves
     ]

@@ -3,8 +3,6 @@ survey and its waves."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlmodel import Session
 
 from forms.staff import ReportForm, report_form
@@ -14,12 +12,19 @@ from survey_app.services.access import reportable_organisations
 
 
 def report_form_for(
-    session: Session, user: User, survey: Survey, summary: dict[str, Any]
+    session: Session,
+    user: User,
+    survey: Survey,
+    *,
+    scope_code: str | None,
+    by: str | None,
+    wave_number: int,
 ) -> ReportForm:
     """The report form for `user`, offering the organisations they may see (down to PCNs; all
     England first for an administrator), the groupings (each level, then the questions whose
     kind groups reports) and the waves of the survey (newest first), with the current report's
-    choices (`summary`'s scope, grouping and wave) selected."""
+    choices (the scope's organisation code, None for England; the grouping; the wave's
+    number) selected."""
     scopes = [
         (org.code, f"{org.name} ({org.level.label.lower()})")
         for org in reportable_organisations(session, user)
@@ -39,7 +44,7 @@ def report_form_for(
             (str(wave.number), f"Wave {wave.number}: {wave.name}")
             for wave in reversed(survey.waves)
         ],
-        scope=summary["scope"]["code"] if summary["scope"] else "",
-        by=summary["by"] or "",
-        wave=str(summary["wave"]["number"]),
+        scope=scope_code or "",
+        by=by or "",
+        wave=str(wave_number),
     )

@@ -66,11 +66,9 @@ def response_rates_view(slug: str) -> str:
         get_session(),
         current_user,
         survey,
-        {
-            "scope": {"code": scope.code} if scope else None,
-            "by": None,
-            "wave": {"number": rates.wave.number},
-        },
+        scope_code=scope.code if scope else None,
+        by=None,
+        wave_number=rates.wave.number,
     )
     # The page load only: the script's fetches every 30 seconds would bury the log.
     _audit(

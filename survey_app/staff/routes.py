@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 from flask import (
@@ -254,7 +254,14 @@ def _wave_number(given: str | None) -> int | None:
 @staff_required(Role.ADMIN, Role.LEAD)
 def report_view(slug: str) -> str:
     asked = _summary_for_request(slug)
-    form = report_form_for(get_session(), current_user, asked.survey, asked.summary)
+    form = report_form_for(
+        get_session(),
+        current_user,
+        asked.survey,
+        scope_code=asked.scope_code,
+        by=asked.by,
+        wave_number=asked.wave.number,
+    )
     _audit_report(AuditAction.REPORT_VIEWED, slug, asked, "page")
     return render_template(
         "staff/report.html",
@@ -265,10 +272,18 @@ def report_view(slug: str) -> str:
     )
 
 
-def _report_query(asked: WaveSummary) -> dict[str, str]:
+class ReportQuery(TypedDict, total=False):
+    """The query parameters of a report's downloads (see `_report_query`)."""
+
+    scope: str
+    by: str
+    wave: str
+
+
+def _report_query(asked: WaveSummary) -> ReportQuery:
     """The scope and grouping of `asked` as query parameters for its downloads, and its
     wave when the request named one (so the downloads stay on it when a newer wave opens)."""
-    query = {}
+    query: ReportQuery = {}
     if asked.scope_code:
         query["scope"] = asked.scope_code
     if asked.by:
@@ -312,6 +327,8 @@ def report_pdf(slug: str) -> HttpResponse:
     folder, key = _report_file(slug, asked)
     state = report_state(folder, key)
     if state.status == "ready":
+        if state.path is None:
+            raise RuntimeError(f"report {key} is ready but has no path")
         return _download(state.path.read_bytes(), "application/pdf", slug, asked, "pdf")
     # The rest of the report is read only now: a stored PDF needs the summary alone.
     report = report_from_summary(get_session(), asked)
