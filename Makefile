@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DATABASE_URL ?= sqlite:///$(CURDIR)/instance/survey.db
 
-.PHONY: run test lint bench clean-db
+.PHONY: run test lint typecheck bench clean-db
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +27,16 @@ run: $(STAMP) instance/secret_key
 	SURVEY_APP_ENV=development SECRET_KEY=$$(cat instance/secret_key) \
 		$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
 
-## test: install with the dev extra and run the whole suite
-test: $(STAMP)
+## test: install with the dev extra; lint, type-check, then run the whole suite
+test: lint typecheck
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python bench/stats.py --database both
