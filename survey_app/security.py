@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask import Flask, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as BaseResponse
 
 from survey_app.errors import json_error, wants_json
 
@@ -54,11 +57,30 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+Download = TypeVar("Download", bound=BaseResponse)
+
+#: Blueprints whose every page is for signed-in staff.
+STAFF_BLUEPRINTS = frozenset({"staff", "admin"})
+
+
 def _add_security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.blueprint in STAFF_BLUEPRINTS:
+        # Reports, exports and the admin pages hold figures and names for one account: no
+        # shared cache or browser history may keep a copy once its user signs out.
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def attachment(response: Download, filename: str) -> Download:
+    """`response` as a download named `filename`, reduced to letters, digits, dots, hyphens and
+    underscores: an organisation or survey code can hold quotes, semicolons or line breaks,
+    and none of them may reach the header."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "-" for c in filename)
+    response.headers["Content-Disposition"] = f'attachment; filename="{safe}"'
     return response
 
 

@@ -302,3 +302,41 @@ def test_the_full_report_can_be_previewed_in_the_browser(
     stylesheet.close()
     assert client.get("/reports/assets/../pdf.py").status_code == 404
     assert client.get("/reports/placement-quality/preview?scope=H-WK").status_code == 403
+
+
+def test_reports_exports_and_admin_pages_are_never_kept_by_a_cache(
+    client: FlaskClient, admin: Any, placement_data: None, sign_in: Callable[..., Any]
+) -> None:
+    sign_in(ADMIN)
+    for url in (
+        "/reports",
+        "/reports/placement-quality?scope=H-EK",
+        "/reports/placement-quality.csv?scope=H-EK",
+        "/reports/placement-quality.xlsx?scope=H-EK",
+        "/api/surveys/placement-quality/summary?scope=H-EK",
+        "/admin/surveys",
+    ):
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        assert answer.headers["Cache-Control"] == "no-store", url
+    # The respondents' static assets may still be cached.
+    static = client.get("/static/css/app.css")
+    static.close()
+    assert static.headers.get("Cache-Control") != "no-store"
+
+
+def test_a_download_name_holds_no_quote_or_header_syntax(
+    client: FlaskClient,
+    admin: Any,
+    placement_data: None,
+    make_orgs: Callable[..., Any],
+    sign_in: Callable[..., Any],
+) -> None:
+    make_orgs(('x";filename="y.html', "Odd Hub", "hub", "QKS"))
+    sign_in(ADMIN)
+    answer = client.get(
+        "/reports/placement-quality.csv", query_string={"scope": 'x";filename="y.html'}
+    )
+    assert answer.status_code == 200
+    disposition = answer.headers["Content-Disposition"]
+    assert disposition == 'attachment; filename="placement-quality-x--filename--y.html.csv"'

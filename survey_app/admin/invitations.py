@@ -20,6 +20,7 @@ from survey_app.admin.routes import Page, _actor, _done
 from survey_app.db import get_session
 from survey_app.lookups import survey_or_404
 from survey_app.models import Survey
+from survey_app.security import attachment
 from survey_app.services import ServiceError
 from survey_app.services.invitations import (
     LEARNER_CSV_HEADER,
@@ -160,15 +161,8 @@ def invitation_links(slug: str) -> Page:
     writer.writerow(["token", "url"])
     writer.writerows([invitation.token, invitation.url] for invitation in issued)
     filename = f"{survey.slug}-{organisation.code}-{len(issued)}-links.csv"
-    return HttpResponse(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            # The only copy of these tokens: no cache may keep one.
-            "Cache-Control": "no-store",
-        },
-    )
+    # The only copy of these tokens: no cache may keep one (every admin page is no-store).
+    return attachment(HttpResponse(out.getvalue(), mimetype="text/csv"), filename)
 
 
 def _mailing(slug: str, reminders: bool) -> Page:

@@ -51,6 +51,7 @@ from survey_app.security import (
     CONTENT_SECURITY_POLICY,
     SIGN_IN_LIMIT_PER_ACCOUNT,
     SIGN_IN_LIMIT_PER_ADDRESS,
+    attachment,
     failed_sign_in,
     limiter,
     sign_in_account,
@@ -300,10 +301,7 @@ def _download(
     by = f"-by-{asked.by}" if asked.by else ""
     _audit_report(AuditAction.REPORT_DOWNLOADED, slug, asked, extension)
     response = current_app.response_class(content, mimetype=mimetype)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{slug}-{scope}{by}.{extension}"'
-    )
-    return response
+    return attachment(response, f"{slug}-{scope}{by}.{extension}")
 
 
 @bp.get("/reports/<slug>.csv")
