@@ -14,12 +14,12 @@ from survey_app.models import (
     Organisation,
     OrgLevel,
     Question,
-    QuestionType,
     Response,
     Survey,
     SurveyStatus,
     Wave,
 )
+from survey_app.questions import kind_of
 from survey_app.services import ServiceError
 from survey_app.services import responses as response_service
 
@@ -28,8 +28,10 @@ org_t = Organisation.__table__  # type: ignore[attr-defined]
 
 
 def survey_spec(survey: Survey) -> SurveySpec:
-    """What the statistics need of a loaded survey: Likert items, themes and codebooks."""
-    likert = [q for q in survey.questions if q.type == QuestionType.LIKERT]
+    """What the statistics need of a loaded survey: Likert items, themes and codebooks, each
+    question in the report section its kind names."""
+    section = {q.id: kind_of(q.type).report_section for q in survey.questions}
+    likert = [q for q in survey.questions if section[q.id] == "items"]
     items = tuple(
         LikertItemSpec(q.code, q.text, q.theme.code if q.theme else None, len(q.scale_points))
         for q in likert
@@ -46,7 +48,7 @@ def survey_spec(survey: Survey) -> SurveySpec:
             tuple(TextThemeSpec(t.code, t.label, tuple(t.pattern_list)) for t in q.text_themes),
         )
         for q in survey.questions
-        if q.type == QuestionType.TEXT
+        if section[q.id] == "free_text"
     )
     return SurveySpec(survey.slug, survey.title, items, themes, texts)
 
@@ -70,9 +72,9 @@ def resolve_grouping(survey: Survey, by: str | None) -> Grouping | None:
     if by in {level.value for level in OrgLevel}:
         return Grouping(by, level=OrgLevel(by))
     for question in survey.questions:
-        if question.code == by and question.type == QuestionType.CHOICE:
+        if question.code == by and kind_of(question.type).groups_reports:
             return Grouping(by, question=question)
-    choices = [q.code for q in survey.questions if q.type == QuestionType.CHOICE]
+    choices = [q.code for q in survey.questions if kind_of(q.type).groups_reports]
     raise ServiceError(
         f"by: {by!r} is neither a level ({', '.join(level.value for level in OrgLevel)}) nor a "
         f"choice question of {survey.slug} ({', '.join(choices) or 'it has none'})"
