@@ -7,11 +7,11 @@ the survey's wording; everything that ends in `abort(...)` or an unexpected exce
 
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import Flask, current_app, render_template, request
 from flask.typing import ResponseReturnValue
-from jinja2.utils import htmlsafe_json_dumps
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 #: The heading and advice of each page, in NHS.UK's wording where it has one.
@@ -57,7 +57,9 @@ def wants_json() -> bool:
 def json_error(status: int, error: str, detail: str = "") -> ResponseReturnValue:
     """``{"error", "detail", "status"}`` with <, > and & escaped, so text echoed from a request
     stays inert even if something shows the answer as HTML."""
-    body = htmlsafe_json_dumps({"error": error, "detail": detail, "status": status})
+    body = json.dumps({"error": error, "detail": detail, "status": status}, ensure_ascii=False)
+    for character, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        body = body.replace(character, escaped)
     return current_app.response_class(body + "\n", status=status, mimetype="application/json")
 
 
