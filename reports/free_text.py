@@ -88,12 +88,17 @@ def summarise_text_question(
     themes: Sequence[TextTheme],
     responses: int,
     min_n: int,
+    *,
+    withheld: bool | None = None,
+    mentions_withheld: Sequence[bool] | None = None,
 ) -> FreeTextQuestion:
     """Return the summary JSON of one text question: answered, and per theme its mentions.
 
     ``responses`` is the number of responses in scope (answered or not): it is each theme's
-    ``of``, and percent = 100 * mentions / of. A theme's mentions and percent are withheld
-    (null, ``suppressed`` true) when the answers they come from number fewer than k. Refuses
+    ``of``, and percent = 100 * mentions / of. ``answered`` and every theme's mentions and
+    percent are withheld (null, ``suppressed`` true) when ``withheld`` says the question's
+    answers in this cell are (decided over the whole hierarchy by the caller; by default, when
+    they number 1..k-1); a theme's alone when its mentions number 1..k-1. Refuses
     (ValueError) ``responses`` below the number of answered answers and ``min_n < 1``.
     """
     check_min_n(min_n)
@@ -103,18 +108,31 @@ def summarise_text_question(
         raise ValueError(
             f"question {question!r}: {counts.answered} answers but only {responses} responses"
         )
-    withheld = counts.answered < min_n
+    if withheld is None:
+        withheld = 0 < counts.answered < min_n
+    # A theme's mentions are a cell like any other: in 1..k-1 they are withheld on their own,
+    # or as the caller decided them over the whole hierarchy.
+    if mentions_withheld is None:
+        mentions_withheld = [0 < counts.mentions[theme.code] < min_n for theme in themes]
+    small = {
+        theme.code: bool(hidden) for theme, hidden in zip(themes, mentions_withheld, strict=True)
+    }
     theme_rows: list[TextThemeCount] = []
     for theme in themes:
         mentions = counts.mentions[theme.code]
+        hidden = withheld or small[theme.code]
         theme_rows.append(
             {
                 "code": theme.code,
                 "label": theme.label,
-                "mentions": None if withheld else mentions,
+                "mentions": None if hidden else mentions,
                 "of": responses,
-                "percent": None if withheld or responses == 0 else (100 * mentions) / responses,
-                "suppressed": withheld,
+                "percent": None if hidden or responses == 0 else (100 * mentions) / responses,
+                "suppressed": hidden,
             }
         )
-    return {"question": question, "answered": counts.answered, "themes": theme_rows}
+    return {
+        "question": question,
+        "answered": None if withheld else counts.answered,
+        "themes": theme_rows,
+    }

@@ -21,7 +21,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from reports.free_text import summarise_text_question
+from reports.cell_states import CellCountsOfTable, CellStates, states_of_tables
+from reports.free_text import count_mentions, summarise_text_question
 from reports.summary_figures import CellFigures, figures_of_aggregates, figures_of_tables
 from reports.summary_inputs import (
     CellAggregates,
@@ -39,6 +40,7 @@ from reports.suppression import check_min_n
 
 __all__ = [
     "CellAggregates",
+    "CellStates",
     "CellTables",
     "GroupAggregates",
     "GroupTables",
@@ -89,16 +91,21 @@ def build_summary(
             raise ValueError("group keys must be unique within a breakdown")
         # Groups are the organisations or options with at least one response in scope.
         ordered = sorted((group for group in groups if group.responses > 0), key=lambda g: g.key)
+        scope_figures = figures_of_aggregates(spec, [total], ["scope"])
+        group_figures = figures_of_aggregates(
+            spec, ordered, [f"group {group.key!r}" for group in ordered]
+        )
         return _assemble_summary(
             spec,
             scope,
-            figures_of_aggregates(spec, [total], ["scope"]),
+            scope_figures,
             text_answers,
             by,
             [group.key for group in ordered],
             [group.label for group in ordered],
-            figures_of_aggregates(spec, ordered, [f"group {group.key!r}" for group in ordered]),
+            group_figures,
             min_n,
+            _states_of_one_table(spec, scope_figures, group_figures, text_answers, min_n),
         )
 
 
@@ -110,9 +117,14 @@ def build_summary_from_tables(
     by: str | None,
     groups: GroupTables | None,
     min_n: int,
+    states: CellStates | None = None,
 ) -> Summary:
     """Return ``build_summary`` of aggregates counted into arrays: ``total`` is the scope, one
     cell; ``groups`` the breakdown's (None without ``by``).
+
+    ``states`` says which cells are withheld (row 0 the scope, then ``groups`` in the order
+    given), as the application decides them once per wave over the whole hierarchy; without it
+    they are decided on this table alone (``reports.cell_states.states_of_tables``).
 
     For ``reports.answer_counts``, whose counting makes the per-cell checks of ``build_summary``
     needless: the tables are trusted to be consistent counts (values within each item's
@@ -135,17 +147,56 @@ def build_summary_from_tables(
             keys = [groups.keys[index] for index in order]
             labels = [groups.labels[index] for index in order]
             figures = figures_of_tables(spec, groups.cells).select(np.array(order, dtype=np.intp))
+            if states is not None:
+                states = states.select(np.array(order, dtype=np.intp))
+        scope_figures = figures_of_tables(spec, total)
+        if states is None:
+            states = _states_of_one_table(spec, scope_figures, figures, text_answers, min_n)
         return _assemble_summary(
-            spec,
-            scope,
-            figures_of_tables(spec, total),
-            text_answers,
-            by,
-            keys,
-            labels,
-            figures,
-            min_n,
+            spec, scope, scope_figures, text_answers, by, keys, labels, figures, min_n, states
         )
+
+
+def _states_of_one_table(
+    spec: SurveySpec,
+    scope: CellFigures,
+    groups: CellFigures,
+    text_answers: Mapping[str, Sequence[str | None]],
+    min_n: int,
+) -> CellStates:
+    """The states of a summary's cells decided on its own table (no hierarchy around it)."""
+    cells = 1 + len(groups.responses)
+    item_index = {item.code: index for index, item in enumerate(spec.items)}
+    answered = np.zeros((cells, len(spec.text_questions)), dtype=np.int64)
+    for index, question in enumerate(spec.text_questions):
+        answered[0, index] = count_mentions(text_answers.get(question.code, ()), ()).answered
+    return states_of_tables(
+        CellCountsOfTable(
+            responses=np.concatenate([scope.responses, groups.responses]),
+            items=_stacked(
+                [columns.n for columns in scope.items], [c.n for c in groups.items], cells
+            ),
+            themes=_stacked(
+                [columns.n for columns in scope.themes], [c.n for c in groups.themes], cells
+            ),
+            text_answered=answered,
+            theme_items=tuple(
+                tuple(item_index[code] for code in theme.items) for theme in spec.themes
+            ),
+        ),
+        min_n,
+    )
+
+
+def _stacked(scope: list[np.ndarray], groups: list[np.ndarray], cells: int) -> np.ndarray:
+    """(cells, columns): the scope's n of each item (or theme), then each group's (none when
+    there are no groups)."""
+    stacked = np.zeros((cells, len(scope)), dtype=np.int64)
+    for column, n in enumerate(scope):
+        stacked[0, column] = n[0]
+    for column, n in enumerate(groups):
+        stacked[1:, column] = n
+    return stacked
 
 
 def _check_arguments(
@@ -203,34 +254,52 @@ def _assemble_summary(
     labels: Sequence[str],
     groups: CellFigures,
     min_n: int,
+    states: CellStates,
 ) -> Summary:
     responses = int(total.responses[0])
+    responses_withheld = bool(states.responses[0])
     items = [
-        scope_item(item, columns, min_n)
-        for item, columns in zip(spec.items, total.items, strict=True)
+        scope_item(item, columns, bool(withheld))
+        for item, columns, withheld in zip(spec.items, total.items, states.items[0], strict=True)
     ]
     themes = [
-        scope_theme(theme, columns, min_n)
-        for theme, columns in zip(spec.themes, total.themes, strict=True)
+        scope_theme(theme, columns, bool(withheld), min_n)
+        for theme, columns, withheld in zip(
+            spec.themes, total.themes, states.themes[0], strict=True
+        )
     ]
-    free_text = [
-        summarise_text_question(
+    free_text = []
+    first_theme = 0
+    for question, withheld in zip(spec.text_questions, states.text_answered[0], strict=True):
+        themes_of_question = len(question.themes)
+        mentions = (
+            None
+            if states.text_mentions is None
+            else states.text_mentions[0, first_theme : first_theme + themes_of_question].tolist()
+        )
+        first_theme += themes_of_question
+        counted = summarise_text_question(
             question.code,
             text_answers.get(question.code, ()),
             question.themes,
             responses,
             min_n,
+            withheld=bool(withheld),
+            mentions_withheld=mentions,
         )
-        for question in spec.text_questions
-    ]
+        if responses_withheld:
+            for theme in counted["themes"]:
+                theme["of"] = None
+        free_text.append(counted)
     group_rows, comparisons = (
-        breakdown(spec, total, keys, labels, groups, min_n) if by is not None else ([], [])
+        breakdown(spec, total, keys, labels, groups, min_n, states) if by is not None else ([], [])
     )
     return {
         "survey": {"slug": spec.slug, "title": spec.title},
         "scope": _scope_json(scope),
         "suppression_min_n": min_n,
-        "responses": responses,
+        "responses": None if responses_withheld else responses,
+        "secondary_suppressed": states.secondary,
         "items": items,
         "themes": themes,
         "free_text": free_text,

@@ -9,6 +9,7 @@ from typing import cast
 
 import numpy as np
 
+from reports.cell_states import CellStates
 from reports.comparisons import Flag, benjamini_hochberg, flag_groups, kruskal_from_counts
 from reports.likert import ItemColumns
 from reports.summary_figures import CellFigures, take
@@ -21,7 +22,6 @@ from reports.summary_types import (
     ScopeItem,
     ScopeTheme,
 )
-from reports.suppression import withheld_groups
 from reports.themes import ThemeColumns
 
 
@@ -96,6 +96,19 @@ def item_rows(
     ):
         if cell_withheld:
             rows.append(hidden.copy())
+            continue
+        if n == 0:
+            # No answers: published as such, with zero counts and no statistics.
+            rows.append(
+                {
+                    **hidden,
+                    "n": 0,
+                    "missing": missing,
+                    "counts": dict.fromkeys(scale, 0),
+                    "suppressed": False,
+                    "flag": "none",
+                }
+            )
             continue
         # A published figure rests on at least k >= 1 answers; sd and ci95 need two.
         spread = n >= 2
@@ -176,6 +189,9 @@ def theme_rows(
         if cell_withheld:
             rows.append(hidden.copy())
             continue
+        if n == 0:
+            rows.append({**hidden, "n": 0, "suppressed": False, "flag": "none"})
+            continue
         spread = n >= 2
         # Alpha rests on the complete respondents only: fewer than k of them is a small cell.
         # NaN (alpha undefined) is the only float not equal to itself.
@@ -197,45 +213,37 @@ def theme_rows(
     return rows
 
 
-def scope_item(item: LikertItemSpec, columns: ItemColumns, min_n: int) -> ScopeItem:
-    """Return the item's row of the scope (``columns`` of one cell): as a group's, without
-    the flag, as the scope is the benchmark. Refuses nothing."""
-    row: dict[str, object] = dict(item_rows(item, columns, [int(columns.n[0]) < min_n], [None])[0])
+def scope_item(item: LikertItemSpec, columns: ItemColumns, withheld: bool) -> ScopeItem:
+    """Return the item's row of the scope (``columns`` of one cell, ``withheld`` or not): as a
+    group's, without the flag, as the scope is the benchmark. Refuses nothing."""
+    row: dict[str, object] = dict(item_rows(item, columns, [withheld], [None])[0])
     del row["flag"]
     # A group's row less its flag, which mypy cannot follow through the deletion.
     return cast(ScopeItem, row)
 
 
-def scope_theme(theme: ThemeSpec, columns: ThemeColumns, min_n: int) -> ScopeTheme:
-    """Return the theme's row of the scope (``columns`` of one cell): as a group's, without
-    the flag, as the scope is the benchmark. Refuses nothing."""
-    withheld = [int(columns.n[0]) < min_n]
-    row: dict[str, object] = dict(theme_rows(theme, columns, withheld, [None], min_n)[0])
+def scope_theme(
+    theme: ThemeSpec, columns: ThemeColumns, withheld: bool, min_n: int
+) -> ScopeTheme:
+    """Return the theme's row of the scope (``columns`` of one cell, ``withheld`` or not): as a
+    group's, without the flag, as the scope is the benchmark. Refuses nothing."""
+    row: dict[str, object] = dict(theme_rows(theme, columns, [withheld], [None], min_n)[0])
     del row["flag"]
     # A group's row less its flag, which mypy cannot follow through the deletion.
     return cast(ScopeTheme, row)
 
 
-def _suppress_and_flag(
+def _flags(
     columns: ItemColumns | ThemeColumns,
     scope: ItemColumns | ThemeColumns,
-    min_n: int,
-    whole: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """For one item or theme across the groups (in key order): which groups are withheld
-    (primary and secondary), and each group's flag against the scope's mean (an object
-    array, None where withheld)."""
-    scope_n = int(scope.n[0])
-    scope_published = scope_n >= min_n
-    withheld = withheld_groups(
-        columns.n,
-        min_n,
-        scope_published=scope_published,
-        always_suppressed=whole,
-        unassigned=scope_n - int(columns.n.sum()),
-    )
-    published = ~withheld
-    # A published group has n >= k >= 1, so a mean; an interval needs n >= 2.
+    withheld: np.ndarray,
+    scope_published: bool,
+) -> np.ndarray:
+    """For one item or theme across the groups (in key order), withheld as ``withheld`` says:
+    each group's flag against the scope's mean (an object array, None where withheld)."""
+    # Groups of no answers are published as such but have no mean to flag ("none").
+    published = ~withheld & (columns.n > 0)
+    # A flagged group has n >= k >= 1, so a mean; an interval needs n >= 2.
     spread = columns.n[published] >= 2
     flags = np.full(len(withheld), None, dtype=object)
     flags[published] = flag_groups(
@@ -244,7 +252,7 @@ def _suppress_and_flag(
         np.where(spread, columns.ci_upper[published], np.nan),
         float(scope.mean[0]) if scope_published else None,
     )
-    return withheld, flags
+    return flags
 
 
 def _comparison(code: str, counts: np.ndarray) -> GroupComparison:
@@ -267,20 +275,26 @@ def breakdown(
     labels: Sequence[str],
     groups: CellFigures,
     min_n: int,
+    states: CellStates,
 ) -> tuple[list[Group], list[GroupComparison]]:
-    """Return the groups and comparisons of one breakdown, suppression and flags applied.
+    """Return the groups and comparisons of one breakdown, with the cells withheld that
+    ``states`` says (row 0 the scope, then the groups in this order) and flags.
 
     The groups come in key order, each with at least one response. Refuses nothing: the
     caller gives one key and one label per cell of ``groups``.
     """
+    # A group under k responses is listed by name only: no rows to build for it.
     whole = groups.responses < min_n
-    # Groups under k responses are listed by name only: no rows to build for them.
+    hidden_responses = states.responses[1:]
     shown = np.flatnonzero(~whole)
     rows_of_items: list[list[GroupItem]] = []
     comparisons: list[GroupComparison] = []
-    for item, columns, scope_columns in zip(spec.items, groups.items, scope.items, strict=True):
-        withheld, flags = _suppress_and_flag(columns, scope_columns, min_n, whole)
-        compared = ~withheld
+    for index, (item, columns, scope_columns) in enumerate(
+        zip(spec.items, groups.items, scope.items, strict=True)
+    ):
+        withheld = states.items[1:, index] | whole
+        flags = _flags(columns, scope_columns, withheld, not states.items[0, index])
+        compared = ~withheld & (columns.n > 0)
         if int(compared.sum()) >= 2:
             comparisons.append(_comparison(item.code, columns.counts[compared]))
         rows_of_items.append(
@@ -296,10 +310,11 @@ def breakdown(
         comparison["p_adjusted"] = p_adjusted
     # Item and theme codes are distinct namespaces; their suppression is worked out apart.
     rows_of_themes: list[list[GroupTheme]] = []
-    for theme, theme_columns, scope_theme_columns in zip(
-        spec.themes, groups.themes, scope.themes, strict=True
+    for index, (theme, theme_columns, scope_theme_columns) in enumerate(
+        zip(spec.themes, groups.themes, scope.themes, strict=True)
     ):
-        withheld, flags = _suppress_and_flag(theme_columns, scope_theme_columns, min_n, whole)
+        withheld = states.themes[1:, index] | whole
+        flags = _flags(theme_columns, scope_theme_columns, withheld, not states.themes[0, index])
         rows_of_themes.append(
             theme_rows(
                 theme,
@@ -315,8 +330,13 @@ def breakdown(
     themes_of = [list(rows) for rows in zip(*rows_of_themes, strict=True)] or [[] for _ in shown]
     rows: list[Group] = []
     position = 0
-    for key, label, responses, group_whole in zip(
-        keys, labels, groups.responses.tolist(), whole.tolist(), strict=True
+    for key, label, responses, group_whole, responses_withheld in zip(
+        keys,
+        labels,
+        groups.responses.tolist(),
+        whole.tolist(),
+        hidden_responses.tolist(),
+        strict=True,
     ):
         if group_whole:
             rows.append(
@@ -334,7 +354,7 @@ def breakdown(
             {
                 "key": key,
                 "label": label,
-                "responses": responses,
+                "responses": None if responses_withheld else responses,
                 "suppressed": False,
                 "items": items_of[position],
                 "themes": themes_of[position],

@@ -121,7 +121,7 @@ class TextThemeCount(TypedDict):
     code: str
     label: str
     mentions: int | None
-    of: int
+    of: int | None
     percent: float | None
     suppressed: bool
 
@@ -130,7 +130,7 @@ class FreeTextQuestion(TypedDict):
     """A free-text question: how many answered it, and its codebook themes' mentions."""
 
     question: str
-    answered: int
+    answered: int | None
     themes: list[TextThemeCount]
 
 
@@ -179,7 +179,8 @@ class Summary(TypedDict):
     wave: NotRequired[WaveName]
     scope: ScopeName | None
     suppression_min_n: int
-    responses: int
+    responses: int | None
+    secondary_suppressed: int
     items: list[ScopeItem]
     themes: list[ScopeTheme]
     free_text: list[FreeTextQuestion]

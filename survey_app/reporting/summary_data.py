@@ -39,6 +39,7 @@ from survey_app.models import (
     Wave,
 )
 from survey_app.models.responses import LIKERT_ZERO
+from survey_app.reporting.disclosure import wave_disclosure
 from survey_app.reporting.scope import (
     Grouping,
     report_wave,
@@ -81,10 +82,17 @@ def load_summary(
     # The scope's counts are its cells' counts added up, exactly: integers all.
     total = cell_tables(spec, counts.summed())
     groups = None
+    disclosure = wave_disclosure(connection, survey, wave, min_n)
+    states = disclosure.states(scope.id if scope is not None else None)
     if grouping is not None:
         grouped = np.flatnonzero(keys != NO_GROUP)
         codes, labels = _group_names(session, grouping, keys[grouped].tolist())
         groups = GroupTables(codes, labels, cell_tables(spec, counts.select(grouped)))
+        states = disclosure.states(
+            scope.id if scope is not None else None,
+            keys[grouped].tolist(),
+            grouping.question.id if grouping.question is not None else None,
+        )
     summary = build_summary_from_tables(
         spec,
         _scope_json(scope),
@@ -93,6 +101,7 @@ def load_summary(
         grouping.by if grouping else None,
         groups,
         min_n,
+        states,
     )
     # The wave right after the survey it belongs to, the comparison last; every other key as
     # the engine made it, in its order.
@@ -102,6 +111,7 @@ def load_summary(
         "scope": summary["scope"],
         "suppression_min_n": summary["suppression_min_n"],
         "responses": summary["responses"],
+        "secondary_suppressed": summary["secondary_suppressed"],
         "items": summary["items"],
         "themes": summary["themes"],
         "free_text": summary["free_text"],

@@ -29,18 +29,18 @@ def test_unanswered_answers_are_not_counted() -> None:
 
 
 def test_percent_is_of_every_response_in_scope() -> None:
-    answers = ["busy", "busy day", "fine", "ok", "workload", None, None]
+    answers = ["busy", "busy day", "fine", "ok", "workload", "busy week", "busy", None, None]
     summary = summarise_text_question("q_text", answers, (WORKLOAD,), responses=40, min_n=5)
     assert summary == {
         "question": "q_text",
-        "answered": 5,
+        "answered": 7,
         "themes": [
             {
                 "code": "workload",
                 "label": "Workload",
-                "mentions": 3,
+                "mentions": 5,
                 "of": 40,
-                "percent": 7.5,
+                "percent": 12.5,
                 "suppressed": False,
             }
         ],
@@ -51,11 +51,32 @@ def test_fewer_than_k_answers_withholds_mentions_and_percent() -> None:
     summary = summarise_text_question(
         "q_text", ["busy", "busy", "", None], (WORKLOAD, SUPERVISION), responses=30, min_n=5
     )
-    assert summary["answered"] == 2
+    assert summary["answered"] is None  # 2 answers: a count in 1..k-1 is withheld too
     for theme in summary["themes"]:
         assert theme["mentions"] is None and theme["percent"] is None
         assert theme["suppressed"] is True
         assert theme["of"] == 30
+
+
+def test_mentions_of_fewer_than_k_are_withheld_and_none_are_published() -> None:
+    answers = ["busy", "busy", "fine", "ok", "good", "great", None]
+    summary = summarise_text_question(
+        "q_text", answers, (WORKLOAD, SUPERVISION), responses=30, min_n=5
+    )
+    assert summary["answered"] == 6
+    workload, supervision = summary["themes"]
+    assert workload["mentions"] is None and workload["suppressed"] is True  # 2 mentions
+    assert supervision["mentions"] == 0 and supervision["percent"] == 0.0
+    assert supervision["suppressed"] is False
+
+
+def test_a_question_withheld_by_the_caller_withholds_its_counts() -> None:
+    answers = ["busy"] * 8
+    summary = summarise_text_question(
+        "q_text", answers, (WORKLOAD,), responses=30, min_n=5, withheld=True
+    )
+    assert summary["answered"] is None
+    assert summary["themes"][0]["mentions"] is None and summary["themes"][0]["suppressed"]
 
 
 def test_a_question_without_a_codebook_reports_only_answered() -> None:

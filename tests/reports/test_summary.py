@@ -60,6 +60,7 @@ TOP_LEVEL_KEYS = [
     "scope",
     "suppression_min_n",
     "responses",
+    "secondary_suppressed",
     "items",
     "themes",
     "free_text",
@@ -196,7 +197,7 @@ def test_summary_without_breakdown_has_the_spec_shape() -> None:
     assert summary["free_text"] == [
         {
             "question": "improve",
-            "answered": 3,
+            "answered": None,  # 3 answers: withheld
             "themes": [
                 {
                     "code": "workload",
@@ -337,7 +338,10 @@ def test_a_group_just_under_k_is_listed_with_nothing_but_its_name() -> None:
         "items": [],
         "themes": [],
     }
-    assert groups["C"]["suppressed"] is False and groups["C"]["responses"] == 5
+    # B's 4 responses are withheld, so the smallest other count (C's 5) goes too: the scope's
+    # responses less A, C and D would give B's.
+    assert groups["C"]["suppressed"] is False and groups["C"]["responses"] is None
+    assert groups["A"]["responses"] == 30 and groups["D"]["responses"] == 25
     # B is suppressed for every item, so the smallest published group (C) goes too.
     for item in groups["C"]["items"]:
         assert item["suppressed"] is True and item["flag"] is None
@@ -402,9 +406,11 @@ def test_an_item_compared_in_fewer_than_two_groups_has_no_comparison() -> None:
 def test_alpha_is_withheld_when_fewer_than_k_respondents_are_complete() -> None:
     rng = np.random.default_rng(13)
     matrix = survey_answers(rng, 30)
-    matrix[:, 2] = np.nan  # nobody answered q3: support has scores but no complete respondent
-    matrix[:4, 2] = 3.0
+    # Six answered q3, but only four of them answered q1 and q2 too: four complete respondents.
+    matrix[:, 2] = np.nan
+    matrix[:6, 2] = 3.0
     matrix[:4, :2] = [[1.0, 2.0], [2.0, 3.0], [4.0, 4.0], [5.0, 4.0]]
+    matrix[4:6, 0] = np.nan
     summary = summarise({"A": matrix}, by=None)
     support = summary["themes"][0]
     assert support["suppressed"] is False and support["n"] >= 5
@@ -412,10 +418,10 @@ def test_alpha_is_withheld_when_fewer_than_k_respondents_are_complete() -> None:
     assert support["mean"] is not None
 
 
-def test_scope_below_k_withholds_every_figure_but_responses() -> None:
+def test_scope_below_k_withholds_every_figure_and_its_responses() -> None:
     matrix = constant_group(4, 3)
     summary = summarise({"A": matrix}, by=None)
-    assert summary["responses"] == 3
+    assert summary["responses"] is None
     for item in summary["items"]:
         assert item["suppressed"] is True
         assert all(item[key] is None for key in ITEM_KEYS[3:-1])
@@ -433,9 +439,13 @@ def test_groups_without_responses_are_not_groups() -> None:
     assert not any(item["suppressed"] for g in summary["groups"] for item in g["items"])
 
 
-def test_missing_aggregates_mean_no_answers() -> None:
+def test_missing_aggregates_mean_no_answers_published_as_zero() -> None:
     summary = build_summary(SPEC, None, CellAggregates(responses=12), {}, None, [], 5)
-    assert all(item["n"] is None and item["suppressed"] for item in summary["items"])
+    for item in summary["items"]:
+        assert item["n"] == 0 and item["suppressed"] is False and item["mean"] is None
+        assert set(item["counts"].values()) == {0}
+    for theme in summary["themes"]:
+        assert theme["n"] == 0 and theme["suppressed"] is False and theme["mean"] is None
     json.dumps(summary, allow_nan=False)
 
 
@@ -568,7 +578,8 @@ def test_any_count_tables_give_json_safe_output(
             if item["suppressed"]:
                 assert item["counts"] is None and item["flag"] is None
             else:
-                assert item["n"] >= min_n
+                # Published: zero answers, or at least k.
+                assert item["n"] == 0 or item["n"] >= min_n
 
 
 def test_the_garbage_collector_is_left_as_it_was_found() -> None:
