@@ -55,7 +55,9 @@ class CellStates:
         )
 
 
-def themes_forced(items_withheld: np.ndarray, theme_items: tuple[tuple[int, ...], ...]) -> np.ndarray:
+def themes_forced(
+    items_withheld: np.ndarray, theme_items: tuple[tuple[int, ...], ...]
+) -> np.ndarray:
     """Where each theme must be withheld because one of its statements is: (cells, themes) from
     ``items_withheld`` (cells, items) and each theme's item indexes. A theme's mean and spread
     with its other statements' published counts would let a withheld statement be solved back."""

@@ -316,7 +316,10 @@ def summary_to_xlsx(summary: Summary) -> bytes:
     _write_sheet(workbook, "Wave changes", _WAVE_CHANGE_COLUMNS, _wave_change_rows(summary))
     free_text_rows: list[dict[str, object]] = []
     for question in summary["free_text"]:
-        asked = {"question": question["question"], "answered": question["answered"]}
+        asked: dict[str, object] = {
+            "question": question["question"],
+            "answered": question["answered"],
+        }
         # A question without a codebook still shows how many answered it.
         free_text_rows += [{**asked, **theme} for theme in question["themes"]] or [asked]
     _write_sheet(workbook, "Free text", _FREE_TEXT_COLUMNS, free_text_rows)

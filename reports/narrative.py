@@ -213,6 +213,12 @@ def responses_sentence(summary: Summary) -> str:
     responses = summary["responses"]
     if responses == 0:
         return f"No {respondent_noun(slug)} have responded."
+    if responses is None:
+        # Withheld: fewer than k, or a count that would let a smaller group be worked out.
+        return (
+            f"The number of {respondent_noun(slug)} who responded is withheld, so that no group "
+            f"of fewer than {summary['suppression_min_n']} can be worked out."
+        )
     sentence = f"{whole(responses)} {respondent_noun(slug, responses)} responded."
     # A published item always has its n; a withheld one never does.
     answered = [item["n"] for item in summary["items"] if item["n"] is not None]

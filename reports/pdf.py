@@ -382,9 +382,7 @@ def _section_charts(
             )
             for s in statements
         ]
-        charts.append(
-            likert_chart(rows, labels, section.title, withheld_text=f"withheld (fewer than {k})")
-        )
+        charts.append(likert_chart(rows, labels, section.title, withheld_text="withheld"))
     return charts
 
 
@@ -394,7 +392,7 @@ def _theme_chart(summary: Summary, k: int) -> Chart | None:
     return theme_scores_chart(
         summary["themes"],
         narrative.summary_points(summary),
-        withheld_text=f"withheld (fewer than {k})",
+        withheld_text="withheld",
     )
 
 
@@ -428,7 +426,9 @@ def _comparison(summary: Summary, sections: list[ThemeSection]) -> dict[str, Any
             {
                 "label": group["label"],
                 "key": group["key"],
-                "responses": "[c]" if group["suppressed"] else narrative.whole(group["responses"]),
+                "responses": "[c]"
+                if group["suppressed"] or group["responses"] is None
+                else narrative.whole(group["responses"]),
                 "withheld": group["suppressed"],
                 "themes": [_cell(themes.get(theme["code"])) for theme in summary["themes"]],
                 "items": {code: _cell(item) for code, item in items.items()},

@@ -222,9 +222,7 @@ def scope_item(item: LikertItemSpec, columns: ItemColumns, withheld: bool) -> Sc
     return cast(ScopeItem, row)
 
 
-def scope_theme(
-    theme: ThemeSpec, columns: ThemeColumns, withheld: bool, min_n: int
-) -> ScopeTheme:
+def scope_theme(theme: ThemeSpec, columns: ThemeColumns, withheld: bool, min_n: int) -> ScopeTheme:
     """Return the theme's row of the scope (``columns`` of one cell, ``withheld`` or not): as a
     group's, without the flag, as the scope is the benchmark. Refuses nothing."""
     row: dict[str, object] = dict(theme_rows(theme, columns, [withheld], [None], min_n)[0])

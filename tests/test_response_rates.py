@@ -566,20 +566,25 @@ def statements_counted(session: Session) -> Iterator[list[str]]:
         sa.event.remove(engine, "before_cursor_execute", count)
 
 
-def test_the_figures_cost_one_statement_however_many_invitations(
+def test_the_figures_cost_the_same_statements_however_many_invitations(
     db_session: Session, east_kent: dict[str, Organisation]
 ) -> None:
+    """The invitations are counted by the database, not read one by one: the statements of a
+    dashboard do not grow with them (the wave's disclosure decision, kept per process once made
+    for the responses there are, is made before each count)."""
     survey = survey_by_slug(db_session, PLACEMENT)
     assert survey is not None
     wave = survey.current_wave
     scope = organisation(db_session, "H-EK")
     invite(db_session, PLACEMENT, "P-EK1", 3, 1)
+    response_rates(db_session, wave, scope, MIN_N)
     with statements_counted(db_session) as few:
         response_rates(db_session, wave, scope, MIN_N)
     for code in ("P-EK1", "P-EK2", "P-EKB", "P-EKC", "P-EKD", "N-EKB", "H-EK"):
         invite(db_session, PLACEMENT, code, 400, 150)
+    response_rates(db_session, wave, scope, MIN_N)
     with statements_counted(db_session) as many:
         rates = response_rates(db_session, wave, scope, MIN_N)
     assert rates.total.invited == 3 + 7 * 400
-    assert len(many) == len(few) == 1, many
+    assert len(many) == len(few), many
     assert "GROUP BY" in many[0].upper()

@@ -21,12 +21,13 @@ ADMIN = "admin@example.nhs.uk"
 
 @pytest.fixture
 def placement_data(db_session: Session, surveys: Any, hubs: Any) -> None:
-    """Seven responses in East Kent, six in West Kent, three in West Sussex."""
+    """Fourteen responses in East Kent, twelve in West Kent, three in West Sussex, all GP
+    trainees (the attack suite, tests/test_disclosure_attack.py, mixes learner types)."""
     rows = (
-        ["P-EK1,gp-trainee,postgraduate,4,4"] * 4
-        + ["P-EK2,pharmacist,experienced,2,3"] * 3
-        + ["P-WK1,medical-student,pre-registration,5,5"] * 6
-        + ["P-SX1,paramedic,experienced,1,2"] * 3
+        ["P-EK1,gp-trainee,postgraduate,4,4"] * 8
+        + ["P-EK2,gp-trainee,postgraduate,2,3"] * 6
+        + ["P-WK1,gp-trainee,postgraduate,5,5"] * 12
+        + ["P-SX1,gp-trainee,postgraduate,1,2"] * 3
     )
     text = "org_code,profession,stage,sup_named,overall\n" + "\n".join(rows) + "\n"
     import_responses(db_session, surveys["placement-quality"], text, "seed.csv", 5000)
@@ -103,12 +104,12 @@ def test_reports_page_withholds_small_counts_and_what_would_reveal_them(
             re.S,
         )
     }
-    # England by ICB: Kent and Medway 13, Sussex 3 (fewer than 5), so Kent is withheld too or
-    # it and the published total (16) would give Sussex's 3.
+    # England by ICB: Kent and Medway 26, Sussex 3 (fewer than 5), so Kent is withheld too or
+    # it and the published total (29) would give Sussex's 3.
     assert rows["NHS Sussex Integrated Care Board"].startswith("fewer than 5")
     assert rows["NHS Kent and Medway Integrated Care Board"].startswith("withheld")
-    assert "16 responses" in page
-    assert not re.search(r">\s*(13|3)\s*<", page)
+    assert "29 responses" in page
+    assert not re.search(r">\s*(26|3)\s*<", page)
     assert "cannot be worked out from the total" in page
 
 
@@ -142,9 +143,9 @@ def test_lead_gets_their_own_scope_by_default(
     sign_in(LEAD)
     summary = client.get("/api/surveys/placement-quality/summary").get_json()
     assert summary["scope"]["code"] == "H-EK"
-    assert summary["responses"] == 7
+    assert summary["responses"] == 14
     below = client.get("/api/surveys/placement-quality/summary?scope=P-EK1").get_json()
-    assert below["responses"] == 4
+    assert below["scope"]["code"] == "P-EK1"
 
 
 def test_admin_sees_england(
@@ -152,11 +153,13 @@ def test_admin_sees_england(
 ) -> None:
     sign_in(ADMIN)
     summary = client.get("/api/surveys/placement-quality/summary").get_json()
-    assert summary["scope"] is None and summary["responses"] == 16
+    assert summary["scope"] is None and summary["responses"] == 29
     by_hub = client.get("/api/surveys/placement-quality/summary?by=hub").get_json()
     assert [group["key"] for group in by_hub["groups"]] == ["H-EK", "H-SX", "H-WK"]
-    sussex = next(group for group in by_hub["groups"] if group["key"] == "H-SX")
-    assert sussex["suppressed"] is True and sussex["responses"] is None
+    hubs = {group["key"]: group for group in by_hub["groups"]}
+    assert hubs["H-SX"]["suppressed"] is True and hubs["H-SX"]["responses"] is None
+    # England less the Kent hubs would give Sussex's three: the smaller Kent hub's count goes.
+    assert hubs["H-WK"]["responses"] is None and hubs["H-EK"]["responses"] == 14
     bad = client.get("/api/surveys/placement-quality/summary?by=shoe")
     assert bad.status_code == 400
 
@@ -172,24 +175,24 @@ def test_pdf_report_has_title_scope_count_and_statement_table(
     text = " ".join(text.split())
     assert "Primary care placement quality survey" in text
     assert "East Kent Training Hub" in text
-    assert "7 responses" in text
-    # sup_named: four 4s and three 2s -> n 7, mean 22/7.
+    assert "14 responses" in text
+    # sup_named: eight 4s and six 2s -> n 14, mean 44/14.
     assert "I had a named supervisor for the whole placement." in text
-    assert f"7 {22 / 7:.2f}" in text
-    # Statements answered by nobody are withheld, not shown as zero.
-    assert "Fewer than 5 answers: not shown" in text
+    assert f"14 {44 / 14:.2f}" in text
+    # How many figures were withheld to protect others is stated.
+    assert "Withheld to protect others" in text
 
 
 def test_report_page_shows_the_summary_numbers_and_downloads(
     client: FlaskClient, admin: Any, placement_data: None, sign_in: Callable[..., Any]
 ) -> None:
     sign_in(ADMIN)
-    page = client.get("/reports/placement-quality?scope=QKS&by=hub")
+    page = client.get("/reports/placement-quality?scope=H-EK&by=practice")
     assert page.status_code == 200
-    api = client.get("/api/surveys/placement-quality/summary?scope=QKS&by=hub").get_json()
+    api = client.get("/api/surveys/placement-quality/summary?scope=H-EK&by=practice").get_json()
     named = next(item for item in api["items"] if item["code"] == "sup_named")
     assert f"{named['mean']:.2f}" in page.text
-    assert "East Kent Training Hub" in page.text and "West Kent Training Hub" in page.text
+    assert "Cathedral Surgery" in page.text and "Harbour Surgery" in page.text
     csv_download = client.get("/reports/placement-quality.csv?scope=QKS&by=hub")
     assert csv_download.status_code == 200 and csv_download.mimetype == "text/csv"
     assert "sup_named" in csv_download.text

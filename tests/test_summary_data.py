@@ -645,9 +645,7 @@ def expected_breakdown(
             or pattern.check(("theme", theme.code, key), theme_scores(matrix).size)
         }
         rows = {key: theme_row(theme, matrices[key], key in withheld) for key in groups}
-        compared = {
-            key: rows[key] for key in groups if key not in withheld and rows[key]["n"]
-        }
+        compared = {key: rows[key] for key in groups if key not in withheld and rows[key]["n"]}
         theme_flags = flags(compared, scope["mean"])
         for key, row in rows.items():
             flag = theme_flags.get(key, None if key in withheld else "none")

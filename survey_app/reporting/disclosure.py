@@ -159,16 +159,16 @@ def _fingerprint(connection: Connection, wave: Wave) -> tuple[int, ...]:
 
 def _decide(connection: Connection, survey: Survey, wave: Wave, min_n: int) -> WaveDisclosure:
     spec = survey_spec(survey)
-    hierarchy, node_of = _hierarchy(connection)
+    hierarchy, node_of = organisation_hierarchy(connection)
     response_ids, nodes, values = _likert(connection, survey, wave, spec, node_of)
     row_of = {response_id: row for row, response_id in enumerate(response_ids)}
     texts, mentions, question_of_mention = _text_measures(connection, survey, spec, row_of)
     columns = {item.code: index for index, item in enumerate(spec.items)}
     theme_items = tuple(tuple(columns[code] for code in theme.items) for theme in spec.themes)
     scored = np.zeros((len(response_ids), len(spec.themes)), dtype=bool)
-    for index, items in enumerate(theme_items):
-        answered = np.count_nonzero(values[:, list(items)], axis=1)
-        scored[:, index] = answered >= minimum_answered(len(items))
+    for index, of_theme in enumerate(theme_items):
+        answered = np.count_nonzero(values[:, list(of_theme)], axis=1)
+        scored[:, index] = answered >= minimum_answered(len(of_theme))
     crossings, slots = _crossings(connection, survey, wave, row_of)
     size = len(node_of) + 1
 
@@ -211,9 +211,7 @@ def _decide(connection: Connection, survey: Survey, wave: Wave, min_n: int) -> W
             forced(first.totals, subtree_totals(hierarchy, second_counts.direct)),
             tuple(
                 forced(crossed, subtree_totals(hierarchy, direct[:, :-1, :]))
-                for crossed, direct in zip(
-                    first.crossed, second_counts.crossed_direct, strict=True
-                )
+                for crossed, direct in zip(first.crossed, second_counts.crossed_direct, strict=True)
             ),
         ),
     )
@@ -230,7 +228,7 @@ def _count(cells: np.ndarray, per_response: np.ndarray, size: int) -> np.ndarray
     return table
 
 
-def _hierarchy(connection: Connection) -> tuple[Hierarchy, dict[int, int]]:
+def organisation_hierarchy(connection: Connection) -> tuple[Hierarchy, dict[int, int]]:
     """Every organisation as a node under the root (England, node 0), parents first."""
     rows = connection.execute(sa.select(org_t.c.id, org_t.c.parent_id, org_t.c.level)).all()
     rank = {level.value: level.rank for level in OrgLevel}
@@ -255,7 +253,7 @@ def _likert(
     """The wave's response ids, each response's node, and its Likert answers (responses x
     items, 0 where unanswered) read from the vector stored with it."""
     ids = {q.code: q.id for q in survey.questions}
-    item_ids = [ids[item.code] for item in spec.items]
+    item_ids = [int(ids[item.code] or 0) for item in spec.items]
     rows = connection.execute(
         sa.select(
             response_t.c.id,

@@ -86,7 +86,6 @@ def report_from_summary(session: Session, summarised: WaveSummary) -> Report:
         summarised.survey,
         summarised.scope,
         summarised.wave,
-        summarised.grouping,
         summarised.summary,
     )
     return Report(

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from reports.summary_types import Summary
 from survey_app.models import Answer, Organisation, QuestionType, Response, Survey, Wave, stored_id
-from survey_app.reporting.scope import Grouping, response_ids_in_scope
+from survey_app.reporting.scope import response_ids_in_scope
 
 #: Quotes a report shows per free-text question, and the lengths that read well in print.
 QUOTES_PER_QUESTION = 3
@@ -49,16 +49,15 @@ def load_report_inputs(
     survey: Survey,
     scope: Organisation | None,
     wave: Wave,
-    grouping: Grouping | None,
     summary: Summary,
 ) -> ReportInputs:
     """The period of `wave`'s responses in scope, the survey's wording, and the quotes
-    allowed, for the report of `summary` (`load_summary`'s of the same survey, scope, wave and
-    `grouping`, which says which groups are withheld).
+    allowed, for the report of `summary` (`load_summary`'s of the same survey, scope and
+    wave, which says which cells are withheld).
 
-    A quote comes only from a response whose group (the scope without a breakdown; its group
-    with one) has at least k responses and is not withheld, and names the organisation only
-    when the survey is not anonymous and the respondent agreed to be quoted (on_record).
+    A quote comes only from the scope's answers to a question whose answers there are
+    published and at least k, whatever the grouping, and names the organisation only when the
+    survey is not anonymous and the respondent agreed to be quoted (on_record).
     """
     connection = session.connection()
     in_scope = response_ids_in_scope(wave, scope)
@@ -76,7 +75,7 @@ def load_report_inputs(
             for q in survey.questions
             if q.type == QuestionType.LIKERT
         },
-        quotes=_quotes(connection, survey, in_scope, grouping, summary),
+        quotes=_quotes(connection, survey, in_scope, summary),
     )
 
 
@@ -84,19 +83,25 @@ def _quotes(
     connection: sa.Connection,
     survey: Survey,
     in_scope: sa.Select,
-    grouping: Grouping | None,
     summary: Summary,
 ) -> list[dict[str, Any]]:
     """The quotes a report may show, at most `QUOTES_PER_QUESTION` per free-text question,
-    one per codebook theme; none when the scope itself is withheld."""
-    # Whether the scope and its groups are withheld is the summary's finding, not a parameter.
-    if summary["responses"] < summary["suppression_min_n"]:
-        return []
-    allowed_groups = {group["key"] for group in summary["groups"] if not group["suppressed"]}
-    questions = {stored_id(q): q for q in survey.questions if q.type == QuestionType.TEXT}
+    one per codebook theme, from the scope's answers to a question whose answers in the scope
+    are published and number at least k. The grouping plays no part: the quotes of a scope are
+    the same whatever it is grouped by, so no quote is tied to a small group."""
+    min_n = summary["suppression_min_n"]
+    publishable = {
+        question["question"]
+        for question in summary["free_text"]
+        if question["answered"] is not None and question["answered"] >= min_n
+    }
+    questions = {
+        stored_id(q): q
+        for q in survey.questions
+        if q.type == QuestionType.TEXT and q.code in publishable
+    }
     if not questions:
         return []
-    group_key: sa.ColumnElement = sa.literal(None)
     query = (
         sa.select(
             answer_t.c.question_id,
@@ -114,22 +119,6 @@ def _quotes(
         )
         .order_by(answer_t.c.response_id, answer_t.c.question_id)
     )
-    if grouping is not None and grouping.level is not None:
-        group_org = org_t.alias("group_org")
-        group_key = group_org.c.code
-        query = query.outerjoin(group_org, group_org.c.id == org_t.c[grouping.level.path_column])
-    elif grouping is not None and grouping.question is not None:
-        chosen = answer_t.alias("chosen")
-        option_t = grouping.question.options[0].__table__  # type: ignore[attr-defined]
-        group_key = option_t.c.code
-        query = query.outerjoin(
-            chosen,
-            sa.and_(
-                chosen.c.response_id == response_t.c.id,
-                chosen.c.question_id == grouping.question.id,
-            ),
-        ).outerjoin(option_t, option_t.c.id == chosen.c.option_id)
-    query = query.add_columns(group_key.label("group_key"))
 
     patterns = {
         question_id: [
@@ -140,9 +129,7 @@ def _quotes(
     }
     chosen_quotes: dict[int, list[dict[str, Any]]] = {question_id: [] for question_id in questions}
     themes_used: dict[int, set[int]] = {question_id: set() for question_id in questions}
-    for question_id, text, on_record, org_name, key in connection.execute(query):
-        if grouping is not None and key not in allowed_groups:
-            continue
+    for question_id, text, on_record, org_name in connection.execute(query):
         picked = chosen_quotes[question_id]
         if len(picked) >= QUOTES_PER_QUESTION:
             continue

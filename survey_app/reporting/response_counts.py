@@ -13,8 +13,12 @@ import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from reports.suppression import check_min_n, withheld_groups
+from reports.disclosure import CellCounts, decide_withheld
+from reports.suppression import check_min_n
 from survey_app.models import Invitation, Organisation, OrgLevel, Response, Survey, Wave
+from survey_app.models.ids import stored_id
+from survey_app.reporting.disclosure import organisation_hierarchy, wave_disclosure
+from survey_app.reporting.scope import scoped
 from survey_app.services import responses as response_service
 
 org_t = Organisation.__table__  # type: ignore[attr-defined]
@@ -31,64 +35,70 @@ def breakdown_level(scope: Organisation | None) -> OrgLevel:
 
 def response_counts_by_organisation(
     session: Session,
-    slug: str,
+    survey: Survey,
     scopes: Sequence[Organisation],
     min_n: int,
-    wave_id: int | None = None,
+    wave: Wave,
 ) -> list[dict[str, object]]:
-    """Responses to the survey (to its wave `wave_id` only, when given) under each scope (all
-    England when `scopes` is empty), counted by the organisations one level below the scope:
+    """Responses to `wave` of `survey` under each scope (all England when `scopes` is empty),
+    counted by the organisations one level below the scope:
     `{"scope", "level", "total", "rows": [{"code", "name", "responses", "withheld"}]}` per
     scope, rows in order of code.
 
-    A count of 1 to `min_n` - 1 responses is withheld (None, with the reason in "withheld"),
-    as statistics.md withholds a group that small, and so is a second one when exactly one is
-    and the total is shown, so that it cannot be worked out by subtraction. The rows are in
-    order of code, not of size, so that where a withheld row sits says nothing of its count."""
-    survey_id = (
-        session.connection()
-        .execute(
-            sa.select(Survey.__table__.c.id).where(Survey.__table__.c.slug == slug)  # type: ignore[attr-defined]
-        )
-        .scalar_one()
-    )
+    Each count is the responses cell of the wave's disclosure control
+    (`survey_app.reporting.disclosure`), so it is withheld exactly where the report withholds
+    it: from 1 to `min_n` - 1 ("fewer-than-k"), or where it would let such a count be worked
+    out from the others ("secondary"). The rows are in order of code, not of size, so that
+    where a withheld row sits says nothing of its count."""
+    connection = session.connection()
+    disclosure = wave_disclosure(connection, survey, wave, min_n)
     tables: list[dict[str, object]] = []
     each: Sequence[Organisation | None] = scopes or [None]
     for scope in each:
         level = breakdown_level(scope)
         child = org_t.alias("child")
         query = (
-            sa.select(child.c.code, child.c.name, sa.func.count())
+            sa.select(child.c.id, child.c.code, child.c.name, sa.func.count())
             .select_from(response_t)
             .join(org_t, org_t.c.id == response_t.c.organisation_id)
             .join(child, child.c.id == org_t.c[level.path_column])
-            .where(response_t.c.survey_id == survey_id)
-            .group_by(child.c.code, child.c.name)
+            .where(response_t.c.wave_id == wave.id)
+            .group_by(child.c.id, child.c.code, child.c.name)
             .order_by(child.c.code)
         )
         if scope is not None:
             query = query.where(org_t.c[scope.level.path_column] == scope.id)
-        if wave_id is not None:
-            query = query.where(response_t.c.wave_id == wave_id)
-        found = session.connection().execute(query).all()
-        counts = np.array([count for _, _, count in found], dtype=np.int64)
-        total = int(counts.sum())
-        total_published = not 0 < total < min_n
+        found = connection.execute(query).all()
+        states = disclosure.states(
+            scope.id if scope is not None else None, [row[0] for row in found]
+        )
+        total = connection.execute(
+            scoped(sa.select(sa.func.count()).select_from(response_t), wave, scope)
+        ).scalar_one()
         rows = [
-            {"code": code, "name": name, "responses": None if reason else count, "withheld": reason}
-            for (code, name, count), reason in zip(
-                found, _withheld_rows(counts, min_n, total_published), strict=True
+            {
+                "code": code,
+                "name": name,
+                "responses": None if hidden else count,
+                "withheld": None if not hidden else _reason(count, min_n),
+            }
+            for (_, code, name, count), hidden in zip(
+                found, states.responses[1:].tolist(), strict=True
             )
         ]
         tables.append(
             {
                 "scope": scope,
                 "level": level,
-                "total": total if total_published else None,
+                "total": None if states.responses[0] else total,
                 "rows": rows,
             }
         )
     return tables
+
+
+def _reason(count: int, min_n: int) -> Withheld:
+    return Withheld.FEWER_THAN_K if count < min_n else Withheld.SECONDARY
 
 
 # --- response rates of a wave's invitations -----------------------------------------------------
@@ -244,13 +254,15 @@ def response_rates(
         key=lambda row: (row[0] is None, row[0] or ""),
     )
     total_answered = sum(row[3] for row in found)
-    total_withheld = 0 < total_answered < min_n
-    withheld = _withheld_rows(
-        np.array([row[3] for row in found], dtype=np.int64), min_n, not total_withheld
+    answered_states = _answered_states(
+        session, wave, scope, [row[0] for row in found], [row[3] for row in found], min_n
     )
+    total_withheld = answered_states[0]
     rows = [
-        RateRow(code, name, invited, None if reason else answered, reason)
-        for (code, name, invited, answered), reason in zip(found, withheld, strict=True)
+        RateRow(code, name, invited, None, _reason(answered, min_n))
+        if hidden
+        else RateRow(code, name, invited, answered, None)
+        for (code, name, invited, answered), hidden in zip(found, answered_states[1:], strict=True)
     ]
     rows.sort(key=lambda row: (row.code is None, row.name.casefold(), row.code or ""))
     total = RateRow(
@@ -258,11 +270,14 @@ def response_rates(
         scope.name if scope else "England",
         sum(row[2] for row in found),
         None if total_withheld else total_answered,
-        Withheld.FEWER_THAN_K if total_withheld else None,
+        _reason(total_answered, min_n) if total_withheld else None,
     )
     responses_withheld = None
-    if 0 < all_routes < min_n:
-        responses_withheld = Withheld.FEWER_THAN_K
+    scope_responses = wave_disclosure(session.connection(), wave.survey, wave, min_n).states(
+        scope.id if scope is not None else None
+    )
+    if scope_responses.responses[0]:
+        responses_withheld = _reason(all_routes, min_n)
     elif not total_withheld and 0 < all_routes - total_answered < min_n:
         responses_withheld = Withheld.OPEN_LINK_FEWER_THAN_K
     return ResponseRates(
@@ -278,22 +293,42 @@ def response_rates(
     )
 
 
-def _withheld_rows(
-    answered: np.ndarray, min_n: int, total_published: bool
-) -> list[Withheld | None]:
-    """Why each row's answered count (in tie-breaking order) is withheld, or None where it is
-    shown. Rows with no answers take no part: 0 is shown, and withholding it would hide
-    nothing, as the total less the other rows would still be the one withheld count."""
-    answering = np.flatnonzero(answered > 0)
-    hidden = withheld_groups(
-        answered[answering],
-        min_n,
-        scope_published=total_published,
-        always_suppressed=np.zeros(answering.size, dtype=bool),
-    )
-    reasons: list[Withheld | None] = [None] * answered.size
-    for index, is_hidden in zip(answering.tolist(), hidden.tolist(), strict=True):
-        if is_hidden:
-            small = answered[index] < min_n
-            reasons[index] = Withheld.FEWER_THAN_K if small else Withheld.SECONDARY
-    return reasons
+def _answered_states(
+    session: Session,
+    wave: Wave,
+    scope: Organisation | None,
+    codes: Sequence[str | None],
+    answered: Sequence[int],
+    min_n: int,
+) -> list[bool]:
+    """Whether the scope's answered count (first) and each row's (organisations by `codes`; None
+    for the invitations above the breakdown's level) are withheld: invitations answered are a
+    measure of their own, decided like the summary's cells over the whole organisation
+    hierarchy (`reports.disclosure.decide_withheld`), so that no page less another reveals 1 to
+    `min_n` - 1 of them. The row above the level is the scope less its rows: shown only where
+    that difference is published anyway, or is 0."""
+    connection = session.connection()
+    hierarchy, node_of = organisation_hierarchy(connection)
+    used = connection.execute(
+        sa.select(invitation_t.c.organisation_id, sa.func.count())
+        .where(invitation_t.c.wave_id == wave.id, invitation_t.c.used_at.is_not(None))
+        .group_by(invitation_t.c.organisation_id)
+    ).all()
+    direct = np.zeros((len(node_of) + 1, 1), dtype=np.int64)
+    for organisation_id, count in used:
+        direct[node_of[organisation_id], 0] = count
+    decided = decide_withheld(hierarchy, CellCounts(direct), min_n).totals[:, 0]
+    node_of_code: dict[str, int] = {
+        code: organisation_id
+        for code, organisation_id in connection.execute(sa.select(org_t.c.code, org_t.c.id))
+    }
+    scope_hidden = bool(decided[0 if scope is None else node_of[stored_id(scope)]])
+    rows = [None if code is None else bool(decided[node_of[node_of_code[code]]]) for code in codes]
+    everything_else_shown = not scope_hidden and not any(hidden for hidden in rows if hidden)
+    return [
+        scope_hidden,
+        *(
+            (count > 0 and not everything_else_shown) if hidden is None else hidden
+            for hidden, count in zip(rows, answered, strict=True)
+        ),
+    ]

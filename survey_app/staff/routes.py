@@ -188,7 +188,7 @@ def reports() -> str:
         entry = listing.as_json()
         wave = report_wave(session, survey)
         counts = response_counts_by_organisation(
-            session, survey.slug, scopes, current_app.config["SUPPRESSION_MIN_N"], wave.id
+            session, survey, scopes, current_app.config["SUPPRESSION_MIN_N"], wave
         )
         several = len(survey.waves) > 1
         surveys.append(entry | {"by_organisation": counts, "wave": wave if several else None})
@@ -331,7 +331,9 @@ def report_pdf(slug: str) -> HttpResponse:
     # The rest of the report is read only now: a stored PDF needs the summary alone.
     report = report_from_summary(get_session(), asked)
     render = partial(render_report, report, utcnow(), VERSION, fmt="pdf")
-    large = asked.summary["responses"] >= current_app.config["REPORT_BACKGROUND_MIN_RESPONSES"]
+    large = (asked.summary["responses"] or 0) >= current_app.config[
+        "REPORT_BACKGROUND_MIN_RESPONSES"
+    ]
     if large or state.status == "pending":
         build_in_background(folder, key, render)
         return redirect(
