@@ -533,7 +533,7 @@ def _free_text(
                 "answered": question["answered"],
                 "of": themes[0]["of"] if themes else summary["responses"],
                 "themes": ranked,
-                "withheld": any(theme["suppressed"] for theme in themes),
+                "withheld": question["answered"] is None,
                 "quotes": [q for q in quotes if q.get("question") == question["question"]],
             }
         )

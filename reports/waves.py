@@ -41,6 +41,7 @@ def compare_waves(
     previous_counts: WaveCounts,
     current_counts: WaveCounts,
     min_n: int,
+    withheld: Sequence[bool] | None = None,
 ) -> list[ItemChange]:
     """Return the comparison of the current wave with the previous one, one row per item.
 
@@ -55,8 +56,9 @@ def compare_waves(
     (positive when the current wave rates higher) and ``p_adjusted`` Benjamini-Hochberg across
     the rows with a ``p``.
 
-    An item with fewer than ``min_n`` answers in either wave is ``"suppressed": true`` with
-    every number None, the waves' n included, and takes no part in the adjustment. When every
+    An item with fewer than ``min_n`` answers in either wave, or withheld in either wave's
+    scope as ``withheld`` says (one per item: the caller's disclosure decision of each wave
+    over the whole hierarchy), is ``"suppressed": true`` with every number None, the waves' n included, and takes no part in the adjustment. When every
     answer of both waves is the same value the test is undefined: ``p`` and ``p_adjusted``
     are None (scipy reports 1.0 there), while U = n1 n2 / 2 and r = 0 stand.
 
@@ -72,10 +74,13 @@ def compare_waves(
     current = _count_rows(items, current_counts, "the current wave")
     previous_n = [sum(row) for row in previous]
     current_n = [sum(row) for row in current]
+    hidden = [False] * len(items) if withheld is None else list(withheld)
+    if len(hidden) != len(items):
+        raise ValueError("withheld needs one entry per item")
     compared = [
         index
         for index in range(len(items))
-        if previous_n[index] >= min_n and current_n[index] >= min_n
+        if previous_n[index] >= min_n and current_n[index] >= min_n and not hidden[index]
     ]
 
     previous_mean, previous_positive, current_mean, current_positive = _wave_figures(

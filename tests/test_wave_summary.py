@@ -135,7 +135,13 @@ def test_the_comparison_matches_scipy_on_each_waves_stored_answers(
     assert_same(
         summary,
         expected_summary(
-            PLACEMENT, second, scope, by, (2, "2026/27 rotation 1"), (first, (1, "Wave 1"))
+            PLACEMENT,
+            second,
+            scope,
+            by,
+            summary,
+            (2, "2026/27 rotation 1"),
+            (first, (1, "Wave 1")),
         ),
     )
     rows = {row["item"]: row for row in summary["wave_comparison"]["items"]}

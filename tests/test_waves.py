@@ -115,21 +115,24 @@ def test_each_waves_summary_holds_its_own_responses_only(
     assert count_rows(db_session, Response, Response.wave_id == second.id) == len(second_answers)
     for by in (None, "hub", "profession"):
         # Each wave's summary against one computed from that wave's raw answers alone.
+        later = load_summary(db_session, survey, None, by, MIN_N, second_wave)
         assert_same(
-            load_summary(db_session, survey, None, by, MIN_N, second_wave),
+            later,
             expected_summary(
                 PLACEMENT_DEFINITION,
                 second_answers,
                 None,
                 by,
+                later,
                 (2, second.name),
                 previous=(first_answers, (1, first_wave.name)),
             ),
             f"wave 2 by {by}",
         )
+        earlier = load_summary(db_session, survey, None, by, MIN_N, first_wave)
         assert_same(
-            load_summary(db_session, survey, None, by, MIN_N, first_wave),
-            expected_summary(PLACEMENT_DEFINITION, first_answers, None, by),
+            earlier,
+            expected_summary(PLACEMENT_DEFINITION, first_answers, None, by, earlier),
             f"wave 1 by {by}",
         )
     # The default is the open wave 2; the API gives either wave.
@@ -149,13 +152,13 @@ def test_a_new_wave_waiting_to_open_leaves_the_reports_on_the_wave_before(
 ) -> None:
     now = datetime(2030, 3, 1, 12, tzinfo=UTC)
     clock(now)
-    csv = "org_code,profession,stage,overall\n" + "P-EK1,pharmacist,experienced,4\n" * 3
+    csv = "org_code,profession,stage,overall\n" + "P-EK1,pharmacist,experienced,4\n" * 6
     import_responses(db_session, surveys[PLACEMENT], csv, "one.csv", 5000)
     close_survey(db_session, reloaded(db_session, PLACEMENT))
     start_wave(db_session, reloaded(db_session, PLACEMENT), opens_at=now + timedelta(days=7))
     survey = reloaded(db_session, PLACEMENT)
     assert report_wave(db_session, survey).number == 1
-    assert load_summary(db_session, survey, None, None, MIN_N)["responses"] == 3
+    assert load_summary(db_session, survey, None, None, MIN_N)["responses"] == 6
     clock(now + timedelta(days=7))  # the opening date: wave 2 is open, with no responses yet
     assert report_wave(db_session, survey).number == 2
     assert load_summary(db_session, survey, None, None, MIN_N)["responses"] == 0

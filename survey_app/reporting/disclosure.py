@@ -263,13 +263,20 @@ def _likert(
         ).where(response_t.c.wave_id == wave.id)
     ).all()
     values = np.zeros((len(rows), len(item_ids)), dtype=np.int64)
+    # Vectors of one layout (first question id, length) are cut into a matrix at once.
+    layouts: dict[tuple[int, int], list[int]] = {}
     for row, (_, _, first, vector) in enumerate(rows):
-        if not vector:
-            continue
-        for column, question_id in enumerate(item_ids):
-            slot = question_id - (first or 0)
-            if 0 <= slot < len(vector):
-                values[row, column] = ord(vector[slot]) - LIKERT_ZERO
+        if vector:
+            layouts.setdefault((first or 0, len(vector)), []).append(row)
+    wanted = np.array(item_ids, dtype=np.int64)
+    for (first, width), members in layouts.items():
+        joined = "".join(rows[row][3] for row in members).encode("ascii")
+        matrix = np.frombuffer(joined, dtype=np.uint8).reshape(len(members), width)
+        slots = wanted - first
+        inside = (slots >= 0) & (slots < width)
+        block = np.zeros((len(members), len(item_ids)), dtype=np.int64)
+        block[:, inside] = matrix[:, slots[inside]].astype(np.int64) - LIKERT_ZERO
+        values[members] = block
     nodes = np.array([node_of[row.organisation_id] for row in rows], dtype=np.int64)
     return [row.id for row in rows], nodes, values
 

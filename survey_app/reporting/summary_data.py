@@ -118,7 +118,9 @@ def load_summary(
         "by": summary["by"],
         "groups": summary["groups"],
         "comparisons": summary["comparisons"],
-        "wave_comparison": _wave_comparison(connection, survey, wave, spec, scope, total, min_n),
+        "wave_comparison": _wave_comparison(
+            connection, survey, wave, spec, scope, total, min_n, states.items[0]
+        ),
     }
 
 
@@ -130,6 +132,7 @@ def _wave_comparison(
     scope: Organisation | None,
     current: CellTables,
     min_n: int,
+    current_withheld: np.ndarray,
 ) -> WaveComparison | None:
     """The summary's ``"wave_comparison"``: None for a first wave, else ``{"previous_wave":
     {"number", "name"}, "items": compare_waves(...)}`` of `wave` against the wave before it,
@@ -142,6 +145,11 @@ def _wave_comparison(
     if previous is None:
         return None
     answers = _likert_answers(connection, survey, previous, spec, scope, None)
+    # Each wave's scope cells are withheld as that wave's own decision says.
+    before = wave_disclosure(connection, survey, previous, min_n).states(
+        scope.id if scope is not None else None
+    )
+    withheld = (current_withheld | before.items[0]).tolist()
     return {
         "previous_wave": {"number": previous.number, "name": previous.name},
         "items": compare_waves(
@@ -152,6 +160,7 @@ def _wave_comparison(
                 for item, table in zip(spec.items, current.item_counts, strict=True)
             },
             min_n,
+            withheld,
         ),
     }
 
