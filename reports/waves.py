@@ -58,7 +58,8 @@ def compare_waves(
 
     An item with fewer than ``min_n`` answers in either wave, or withheld in either wave's
     scope as ``withheld`` says (one per item: the caller's disclosure decision of each wave
-    over the whole hierarchy), is ``"suppressed": true`` with every number None, the waves' n included, and takes no part in the adjustment. When every
+    over the whole hierarchy), is ``"suppressed": true`` with every number None, the waves' n
+    included, and takes no part in the adjustment. When every
     answer of both waves is the same value the test is undefined: ``p`` and ``p_adjusted``
     are None (scipy reports 1.0 there), while U = n1 n2 / 2 and r = 0 stand.
 
