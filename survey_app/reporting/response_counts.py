@@ -35,9 +35,11 @@ def response_counts_by_organisation(
     scopes: Sequence[Organisation],
     min_n: int,
     wave_id: int | None = None,
+    submitted_before: datetime | None = None,
 ) -> list[dict[str, object]]:
-    """Responses to the survey (to its wave `wave_id` only, when given) under each scope (all
-    England when `scopes` is empty), counted by the organisations one level below the scope:
+    """Responses to the survey (to its wave `wave_id` only, and sent before `submitted_before`
+    only, when given: a report's daily snapshot) under each scope (all England when `scopes`
+    is empty), counted by the organisations one level below the scope:
     `{"scope", "level", "total", "rows": [{"code", "name", "responses", "withheld"}]}` per
     scope, rows in order of code.
 
@@ -70,6 +72,8 @@ def response_counts_by_organisation(
             query = query.where(org_t.c[scope.level.path_column] == scope.id)
         if wave_id is not None:
             query = query.where(response_t.c.wave_id == wave_id)
+        if submitted_before is not None:
+            query = query.where(response_t.c.submitted_at < submitted_before)
         found = session.connection().execute(query).all()
         counts = np.array([count for _, _, count in found], dtype=np.int64)
         total = int(counts.sum())
