@@ -35,8 +35,9 @@ Limited = Callable[..., FlaskClient]
 
 @pytest.fixture
 def limited(database_url: str, app: Flask) -> Iterator[Limited]:
-    """Makes a client of an app on the test's database with rate limits on, the open-link
-    limits given, counting from zero, from the address given."""
+    """Makes a client, at the address given, of one app on the test's database with rate
+    limits on and the open-link limits given (each call sets them for every client of it),
+    counting from zero."""
     from survey_app.security import limiter
 
     made: list[Flask] = []
@@ -44,15 +45,14 @@ def limited(database_url: str, app: Flask) -> Iterator[Limited]:
     def make(
         per_client: str = "1000 per hour", per_survey: str = "1000 per hour", address: str = ROOM
     ) -> FlaskClient:
-        config = app_config.TestConfig(database_url)
-        config.RATELIMIT_ENABLED = True
-        config.OPEN_LINK_LIMIT_PER_CLIENT = per_client
-        config.OPEN_LINK_LIMIT_PER_SURVEY = per_survey
-        limited_app = create_app(config)
-        made.append(limited_app)
-        if len(made) == 1:
+        if not made:
+            config = app_config.TestConfig(database_url)
+            config.RATELIMIT_ENABLED = True
+            made.append(create_app(config))
             limiter.reset()
-        client = limited_app.test_client()
+        made[0].config["OPEN_LINK_LIMIT_PER_CLIENT"] = per_client
+        made[0].config["OPEN_LINK_LIMIT_PER_SURVEY"] = per_survey
+        client = made[0].test_client()
         client.environ_base["REMOTE_ADDR"] = address
         return client
 
@@ -87,6 +87,7 @@ def test_one_address_is_refused_after_its_limit_and_another_still_sends(
 
     elsewhere = limited(per_client="3 per hour;10 per day", address=ELSEWHERE)
     assert _send(elsewhere).status_code == 303
+    assert _send(room).status_code == 429
     assert count_responses(db_session) == 4
 
 
@@ -146,7 +147,7 @@ def test_the_survey_has_a_ceiling_whatever_the_address(
     limited: Limited, hubs: Any, db_session: Session
 ) -> None:
     clients = [
-        limited(per_client="5 per hour", per_survey="3 per hour", address=f"192.0.2.{number}")
+        limited(per_client="1 per hour", per_survey="3 per hour", address=f"192.0.2.{number}")
         for number in range(1, 5)
     ]
     assert [_send(client).status_code for client in clients[:3]] == [303, 303, 303]
@@ -154,9 +155,10 @@ def test_the_survey_has_a_ceiling_whatever_the_address(
     assert refused.status_code == 429
     assert "This survey has had more answers than it takes in a short time" in refused.text
     assert count_responses(db_session) == 3
-    # A client refused by the ceiling has not used up its own allowance.
-    assert _send(clients[3]).status_code == 429
-    assert count_responses(db_session) == 3
+    # With the ceiling raised, the refused address still has its own one send an hour.
+    raised = limited(per_client="1 per hour", per_survey="10 per hour", address="192.0.2.4")
+    assert _send(raised).status_code == 303
+    assert count_responses(db_session) == 4
 
 
 def test_a_page_sent_again_after_its_reply_was_lost_is_thanked_not_refused(
@@ -171,6 +173,26 @@ def test_a_page_sent_again_after_its_reply_was_lost_is_thanked_not_refused(
     # A new page from the same address is over the limit.
     assert _send(room).status_code == 429
     assert count_responses(db_session) == 1
+
+
+def test_answers_are_stored_when_the_limits_cannot_be_counted(
+    limited: Limited,
+    hubs: Any,
+    db_session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from survey_app.security import limiter
+
+    room = limited(per_client="1 per hour")
+
+    def unreachable(*_args: Any, **_kwargs: Any) -> bool:
+        raise ConnectionError("the rate-limit storage is unreachable")
+
+    monkeypatch.setattr(limiter.limiter, "test", unreachable)
+    assert [_send(room).status_code for _ in range(2)] == [303, 303]
+    assert count_responses(db_session) == 2
+    assert "the open-link limits could not be counted" in caplog.text
 
 
 @pytest.mark.parametrize(
