@@ -94,6 +94,7 @@ def render_report_html(
     question_texts: Mapping[str, str] | None = None,
     scale_labels: Mapping[str, Sequence[str]] | None = None,
     quotes: Sequence[Mapping[str, Any]] | None = None,
+    figures_as_of: date | None = None,
 ) -> str:
     """Return the report as HTML (the PDF's source; it needs the assets to look right).
 
@@ -104,6 +105,8 @@ def render_report_html(
     ``quotes``: ``{"text", "attribution", "question"?}`` dicts, already vetted by the caller
     (groups of at least k, attribution only when on record); ``attribution`` None shows the
     quote anonymously, ``question`` (a code) files it under that free-text question.
+    ``figures_as_of``: for an open wave held to a daily snapshot, the day at whose start its
+    figures were taken, said on the cover and in the data note.
     """
     context = _report_context(
         summary,
@@ -113,6 +116,7 @@ def render_report_html(
         question_texts=question_texts or {},
         scale_labels=scale_labels or {},
         quotes=quotes or (),
+        figures_as_of=figures_as_of,
     )
     return _environment().get_template("report.html").render(**context)
 
@@ -126,6 +130,7 @@ def render_report_pdf(
     question_texts: Mapping[str, str] | None = None,
     scale_labels: Mapping[str, Sequence[str]] | None = None,
     quotes: Sequence[Mapping[str, Any]] | None = None,
+    figures_as_of: date | None = None,
     limits: RenderLimits | None = None,
 ) -> bytes:
     """Return the report as tagged PDF (PDF/UA-1) bytes; see ``render_report_html``.
@@ -144,6 +149,7 @@ def render_report_pdf(
         question_texts=question_texts,
         scale_labels=scale_labels,
         quotes=quotes,
+        figures_as_of=figures_as_of,
     )
     return html_to_pdf_bounded(html, limits)
 
@@ -233,6 +239,7 @@ def _report_context(
     question_texts: Mapping[str, str],
     scale_labels: Mapping[str, Sequence[str]],
     quotes: Sequence[Mapping[str, Any]],
+    figures_as_of: date | None = None,
 ) -> dict[str, Any]:
     slug = summary["survey"]["slug"]
     scope = summary["scope"]
@@ -250,6 +257,7 @@ def _report_context(
         "scope_name": scope_name,
         "scope_description": _scope_description(scope),
         "period": _period_text(period),
+        "figures_as_of": _day_text(figures_as_of) if figures_as_of else "",
         "generated": f"{generated.day} {generated:%B %Y} at {generated:%H:%M} UTC",
         "generated_date": f"{generated.day} {generated:%B %Y}",
         "generated_iso": generated.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -285,13 +293,17 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _day_text(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
 def _period_text(period: tuple[date, date] | None) -> str:
     if period is None:
         return ""
     first, last = period
     if first == last:
-        return f"{first.day} {first:%B %Y}"
-    return f"{first.day} {first:%B %Y} to {last.day} {last:%B %Y}"
+        return _day_text(first)
+    return f"{_day_text(first)} to {_day_text(last)}"
 
 
 def _scope_description(scope: ScopeName | None) -> str:

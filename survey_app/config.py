@@ -10,6 +10,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from limits import parse_many
+
 #: The project's top folder: `instance/` (the default SQLite database) lives below it.
 #: The software version, printed in reports and part of a rendered report's name.
 VERSION = "0.1.0"
@@ -48,6 +50,38 @@ def _bool_setting(name: str, default: bool) -> bool:
     if raw.strip().lower() in _FALSE:
         return False
     raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _rate_limit_setting(name: str, default: str) -> str:
+    """A rate limit in Flask-Limiter's words ("50 per hour;200 per day"), each part allowing at
+    least one; refused with a message naming `name` otherwise."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    example = f"for example {default!r}"
+    try:
+        parsed = parse_many(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be one or more limits such as '50 per hour', separated by ';' "
+            f"({example}), not {raw!r}"
+        ) from None
+    if not parsed or any(limit.amount < 1 for limit in parsed):
+        raise ConfigError(f"{name} must allow at least 1 in each period ({example}), not {raw!r}")
+    return raw.strip()
+
+
+#: What reports of an open wave count: responses sent before today (daily), or every one.
+REPORT_SNAPSHOTS = ("daily", "live")
+
+
+def _choice_setting(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if raw.strip().lower() not in choices:
+        raise ConfigError(f"{name} must be {' or '.join(choices)}, not {raw!r}")
+    return raw.strip().lower()
 
 
 def default_database_url() -> str:
@@ -99,6 +133,23 @@ class Config:
         #: The address invitation links start with, e.g. https://survey.example.nhs.uk
         self.PUBLIC_URL: str = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
         self._read_mail_settings()
+        self._read_padding_defences()
+
+    def _read_padding_defences(self) -> None:
+        """What stops someone padding a small practice with open-link answers of known values
+        and subtracting them (docs/data-protection.md, "Padding")."""
+        #: Answers sent through a survey's open link from one address: enough for a room of
+        #: learners behind one NAT (a cohort of 30 on a practice's Wi-Fi) in the same hour.
+        self.OPEN_LINK_LIMIT_PER_CLIENT: str = _rate_limit_setting(
+            "OPEN_LINK_LIMIT_PER_CLIENT", "50 per hour;200 per day"
+        )
+        #: Answers sent through a survey's open link from every address together.
+        self.OPEN_LINK_LIMIT_PER_SURVEY: str = _rate_limit_setting(
+            "OPEN_LINK_LIMIT_PER_SURVEY", "500 per hour"
+        )
+        #: daily: reports of an open wave count responses sent before today (UTC), so their
+        #: figures move once a day, not with each answer; live: every response so far.
+        self.REPORT_SNAPSHOT: str = _choice_setting("REPORT_SNAPSHOT", "daily", REPORT_SNAPSHOTS)
 
     def _read_mail_settings(self) -> None:
         """The SMTP server invitations and reminders are sent through. Without MAIL_SERVER and
@@ -152,3 +203,5 @@ class TestConfig(Config):
         self.REPORT_CACHE_DIR = tempfile.mkdtemp(prefix="survey-app-reports-")
         # The tests that check rate limits turn them on for themselves.
         self.RATELIMIT_ENABLED = False
+        # Most tests send answers and read the report at once; the snapshot's tests ask for it.
+        self.REPORT_SNAPSHOT = "live"

@@ -457,7 +457,7 @@ FORM_CASES = [
         "form-open-link-not-allowed",
         raw_post("/s/icb-leaders", LEADER_ANSWERS),
         404,
-        ("This survey is not open, or the address is wrong",),
+        ("This survey is answered by invitation only",),
     ),
     Case(
         "form-unknown-survey",

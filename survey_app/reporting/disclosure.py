@@ -42,7 +42,7 @@ from survey_app.models import Answer, ChoiceOption, Organisation, OrgLevel, Resp
 from survey_app.models.responses import LIKERT_ZERO
 from survey_app.process_cache import ProcessCache
 from survey_app.questions import kind_of
-from survey_app.reporting.scope import survey_spec
+from survey_app.reporting.scope import scoped, snapshot_cutoff, survey_spec
 
 answer_t = Answer.__table__  # type: ignore[attr-defined]
 response_t = Response.__table__  # type: ignore[attr-defined]
@@ -134,6 +134,7 @@ def wave_disclosure(
         wave.id,
         survey.definition_revision,
         min_n,
+        snapshot_cutoff(wave),
         _fingerprint(connection, wave),
     )
     decision = _DECISIONS.get(key, lambda: _decide(connection, survey, wave, min_n))
@@ -143,8 +144,12 @@ def wave_disclosure(
 
 def _fingerprint(connection: Connection, wave: Wave) -> tuple[int, ...]:
     responses = connection.execute(
-        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(response_t.c.id), 0)).where(
-            response_t.c.wave_id == wave.id
+        scoped(
+            sa.select(
+                sa.func.count(), sa.func.coalesce(sa.func.sum(response_t.c.id), 0)
+            ).select_from(response_t),
+            wave,
+            None,
         )
     ).one()
     organisations = connection.execute(
@@ -254,13 +259,18 @@ def _likert(
     items, 0 where unanswered) read from the vector stored with it."""
     ids = {q.code: q.id for q in survey.questions}
     item_ids = [int(ids[item.code] or 0) for item in spec.items]
+    # The responses a report of the wave counts (an open wave's daily snapshot included).
     rows = connection.execute(
-        sa.select(
-            response_t.c.id,
-            response_t.c.organisation_id,
-            response_t.c.likert_first_question_id,
-            response_t.c.likert_values,
-        ).where(response_t.c.wave_id == wave.id)
+        scoped(
+            sa.select(
+                response_t.c.id,
+                response_t.c.organisation_id,
+                response_t.c.likert_first_question_id,
+                response_t.c.likert_values,
+            ),
+            wave,
+            None,
+        )
     ).all()
     values = np.zeros((len(rows), len(item_ids)), dtype=np.int64)
     # Vectors of one layout (first question id, length) are cut into a matrix at once.

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 #: One background render at a time per process: rendering is CPU-bound and runs in a child
@@ -45,13 +46,18 @@ def report_key(
     by: str | None,
     version: str,
     wave: Mapping[str, object] | None = None,
+    figures_as_of: date | None = None,
 ) -> str:
     """The file name (without extension) of one report, of the wave `wave` names (the
     summary's ``{"number", "name"}``): two waves with the same figures are still two reports,
-    each titled with its own wave."""
+    each titled with its own wave; so are two days' snapshots of an open wave
+    (`figures_as_of`), each dated on its cover."""
     wave_text = f"wave {wave['number']}: {wave['name']}" if wave else ""
-    material = "\n".join([fingerprint, slug, scope or "", by or "", version, wave_text])
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+    material = [fingerprint, slug, scope or "", by or "", version, wave_text]
+    if figures_as_of is not None:
+        material.append(f"figures as of {figures_as_of.isoformat()}")
+    material_text = "\n".join(material)
+    return hashlib.sha256(material_text.encode("utf-8")).hexdigest()
 
 
 def report_state(folder: Path, key: str) -> ReportState:

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from reports.summary_types import Summary
 from survey_app.models import Answer, Organisation, QuestionType, Response, Survey, Wave, stored_id
-from survey_app.reporting.scope import response_ids_in_scope
+from survey_app.reporting.scope import figures_as_of, response_ids_in_scope
 
 #: Quotes a report shows per free-text question, and the lengths that read well in print.
 QUOTES_PER_QUESTION = 3
@@ -32,6 +32,9 @@ class ReportInputs:
     question_texts: dict[str, str]
     scale_labels: dict[str, list[str]]
     quotes: list[dict[str, Any]] = field(default_factory=list)
+    #: The day at whose start an open wave's figures were taken (a daily snapshot); None when
+    #: the report counts every response.
+    figures_as_of: date | None = None
 
     def as_kwargs(self) -> dict[str, Any]:
         """These inputs as the keyword arguments `render_report_pdf` and `render_report_html`
@@ -41,6 +44,7 @@ class ReportInputs:
             "question_texts": self.question_texts,
             "scale_labels": self.scale_labels,
             "quotes": self.quotes,
+            "figures_as_of": self.figures_as_of,
         }
 
 
@@ -51,9 +55,10 @@ def load_report_inputs(
     wave: Wave,
     summary: Summary,
 ) -> ReportInputs:
-    """The period of `wave`'s responses in scope, the survey's wording, and the quotes
-    allowed, for the report of `summary` (`load_summary`'s of the same survey, scope and
-    wave, which says which cells are withheld).
+    """The period of `wave`'s responses in scope, the survey's wording, the quotes allowed,
+    and the day an open wave's daily snapshot was taken (`figures_as_of`), for the report of
+    `summary` (`load_summary`'s of the same survey, scope and wave, which says which cells are
+    withheld).
 
     A quote comes only from the scope's answers to a question whose answers there are
     published and at least k, whatever the grouping, and names the organisation only when the
@@ -76,6 +81,7 @@ def load_report_inputs(
             if q.type == QuestionType.LIKERT
         },
         quotes=_quotes(connection, survey, in_scope, summary),
+        figures_as_of=figures_as_of(wave),
     )
 
 

@@ -58,16 +58,17 @@ def response_counts_by_organisation(
         level = breakdown_level(scope)
         child = org_t.alias("child")
         query = (
-            sa.select(child.c.id, child.c.code, child.c.name, sa.func.count())
-            .select_from(response_t)
-            .join(org_t, org_t.c.id == response_t.c.organisation_id)
+            scoped(
+                sa.select(child.c.id, child.c.code, child.c.name, sa.func.count()).select_from(
+                    response_t
+                ),
+                wave,
+                scope,
+            )
             .join(child, child.c.id == org_t.c[level.path_column])
-            .where(response_t.c.wave_id == wave.id)
             .group_by(child.c.id, child.c.code, child.c.name)
             .order_by(child.c.code)
         )
-        if scope is not None:
-            query = query.where(org_t.c[scope.level.path_column] == scope.id)
         found = connection.execute(query).all()
         states = disclosure.states(
             scope.id if scope is not None else None, [row[0] for row in found]
@@ -223,22 +224,21 @@ def response_rates(
     )
     # The responses' count rides in the same statement (its `answered` column), so it and the
     # invitations answered are of one moment and their difference is what it seems.
-    responses: sa.Select[bool, None, None, Any, int] = (
+    # The responses as the wave's reports count them (an open wave's daily snapshot), so the
+    # disclosure decision they are checked against is of the same responses.
+    responses: sa.Select[bool, None, None, Any, int] = scoped(
         sa.select(
             sa.true(),
             sa.null(),
             sa.null(),
             sa.literal_column("0"),
             sa.func.count(),
-        )
-        .select_from(response_t)
-        .join(org_t, org_t.c.id == response_t.c.organisation_id)
-        .where(response_t.c.wave_id == wave.id)
+        ).select_from(response_t),
+        wave,
+        scope,
     )
     if scope is not None:
-        in_scope = org_t.c[scope.level.path_column] == scope.id
-        by_organisation = by_organisation.where(in_scope)
-        responses = responses.where(in_scope)
+        by_organisation = by_organisation.where(org_t.c[scope.level.path_column] == scope.id)
     as_of = response_service.utcnow()
     counted = session.connection().execute(sa.union_all(by_organisation, responses)).all()
     all_routes = sum(row.answered for row in counted if row.is_responses)

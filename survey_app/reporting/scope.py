@@ -4,8 +4,10 @@ and the survey as the statistics see it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from sqlmodel import Session
 
 from reports.free_text import TextTheme as TextThemeSpec
@@ -119,8 +121,13 @@ def scoped(
     group_answer: sa.Table | None = None,
 ) -> sa.Select:
     """`select` (over the response table) restricted to the wave and scope, and outer-joined
-    to `group_answer`, the answers to `group_question`, when grouping by a choice question."""
+    to `group_answer`, the answers to `group_question`, when grouping by a choice question.
+    An open wave held to a daily snapshot keeps the responses sent before today only
+    (`snapshot_cutoff`)."""
     select = select.where(response_t.c.wave_id == wave.id)
+    cutoff = snapshot_cutoff(wave)
+    if cutoff is not None:
+        select = select.where(response_t.c.submitted_at < cutoff)
     if scope is not None:
         select = select.join(org_t, org_t.c.id == response_t.c.organisation_id).where(
             org_t.c[scope.level.path_column] == scope.id
@@ -140,3 +147,26 @@ def response_ids_in_scope(wave: Wave, scope: Organisation | None) -> sa.Select:
     """A query of the ids of `wave`'s responses about `scope` or what lies under it (all of
     them when `scope` is None), for use as `IN (...)`."""
     return scoped(sa.select(response_t.c.id), wave, scope)
+
+
+def snapshot_cutoff(wave: Wave, now: datetime | None = None) -> datetime | None:
+    """The start of today (00:00 UTC) when reports of `wave` are held to a daily snapshot: the
+    setting REPORT_SNAPSHOT is `daily` and the wave is open at `now` (default: the current
+    time). A report then counts the responses sent before it, so its figures move once a day
+    rather than with each answer; responses keep only their date (UTC) for an anonymous survey,
+    so "before today" is exactly what can be told. None, counting every response, for a wave
+    that is not open, under `live`, and outside an application (a script reading the
+    database directly)."""
+    if not has_app_context() or current_app.config.get("REPORT_SNAPSHOT") != "daily":
+        return None
+    now = now or response_service.utcnow()
+    if not wave.is_accepting(now):
+        return None
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def figures_as_of(wave: Wave) -> date | None:
+    """The day a report of `wave` shows the figures of, at its start (`snapshot_cutoff`), for
+    the "figures as of" a person reads; None when the report counts every response."""
+    cutoff = snapshot_cutoff(wave)
+    return cutoff.date() if cutoff is not None else None

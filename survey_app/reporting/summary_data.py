@@ -46,6 +46,7 @@ from survey_app.reporting.scope import (
     resolve_grouping,
     response_ids_in_scope,
     scoped,
+    snapshot_cutoff,
     survey_spec,
 )
 
@@ -341,12 +342,12 @@ def _text_answers(
         return {}
     # The questions are this survey's, so their answers are its responses' answers: reading
     # them through the question index, rather than looking each response up for them, costs
-    # the text answers only. A scope, or a survey run in several waves, keeps those of the
-    # wave's responses in scope.
+    # the text answers only. A scope, a survey run in several waves, or a daily snapshot keeps
+    # those of the wave's responses in scope.
     query = sa.select(answer_t.c.question_id, answer_t.c.text).where(
         answer_t.c.question_id.in_(list(ids)), answer_t.c.text.is_not(None)
     )
-    if scope is not None or len(survey.waves) > 1:
+    if scope is not None or len(survey.waves) > 1 or snapshot_cutoff(wave) is not None:
         query = query.where(answer_t.c.response_id.in_(response_ids_in_scope(wave, scope)))
     answers: dict[str, list[str]] = {code: [] for code in ids.values()}
     for question_id, text in connection.execute(query):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import redirect, render_template, request, url_for
+from flask import make_response, redirect, render_template, request, url_for
 from flask import session as flask_session
 from flask_login import current_user
 from werkzeug.wrappers import Response as HttpResponse
@@ -18,12 +18,23 @@ from survey_app.db import get_session, show_again_if_database_fails
 from survey_app.models import Invitation, Organisation, Survey, Wave
 from survey_app.respond.form_classes import parsed_answers
 from survey_app.respond.page_cache import blank_questions, first_open_link_page
+from survey_app.respond.send_limits import SendRefused, count_open_link_send
 from survey_app.services.organisations import OrganisationChoice
-from survey_app.services.responses import InvitationAlreadyUsed, SurveyNotAccepting, submit_response
+from survey_app.services.responses import (
+    InvitationAlreadyUsed,
+    SurveyNotAccepting,
+    already_submitted,
+    submit_response,
+)
 from survey_app.services.saved_answers import save_answers
 
 #: One message for an unknown and a used link, so the page does not tell which tokens exist.
 LINK_NOT_VALID = "This link is not valid. It may have been used already, or mistyped."
+#: A survey run by invitation only has no open link.
+INVITATION_ONLY = (
+    "This survey is answered by invitation only, through the personal link in the email "
+    "inviting you; it has no open link."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +208,10 @@ def _send(
         faulty = form.first_page_with_errors()
         index = faulty.index if faulty is not None else navigation.page
         return show_page(respondent, form, index, navigation.reached, status=400)
+    if respondent.invitation is None:
+        refused = count_open_link_send(survey.slug)
+        if refused is not None:
+            return _not_sent_yet(survey, form, refused, template, context)
     # Should the database fail while storing, the respondent gets their answers back (503)
     # with the same submission key, so sending again cannot store them twice.
     show_again_if_database_fails(template, **context)
@@ -218,3 +233,20 @@ def _send(
             "This survey closed before your answers were sent. They have not been saved.", 404
         )
     return redirect(url_for("respond.thanks", slug=survey.slug), code=303)
+
+
+def _not_sent_yet(
+    survey: Survey,
+    form: ResponseForm,
+    refused: SendRefused,
+    template: str,
+    context: dict[str, object],
+) -> HttpResponse:
+    """An open-link send the limits refused: the page it came from again, every answer still
+    in it, saying why and from when it can be sent (429, with Retry-After); nothing stored.
+    A page stored already (its reply was lost) goes to the thank-you page as usual."""
+    if already_submitted(get_session(), form.submission_key.data):
+        return redirect(url_for("respond.thanks", slug=survey.slug), code=303)
+    page = make_response(render_template(template, **context, send_refused=refused), 429)
+    page.headers["Retry-After"] = str(refused.retry_after_seconds)
+    return page

@@ -10,7 +10,14 @@ from forms.respondent import resume_form
 from survey_app.db import get_session
 from survey_app.models import Organisation
 from survey_app.respond import bp
-from survey_app.respond.flow import LINK_NOT_VALID, Respondent, answer, show_page, unavailable
+from survey_app.respond.flow import (
+    INVITATION_ONLY,
+    LINK_NOT_VALID,
+    Respondent,
+    answer,
+    show_page,
+    unavailable,
+)
 from survey_app.respond.form_classes import response_form_class
 from survey_app.security import TOKEN_LIMIT_PER_ADDRESS, csrf, failed_token, limiter
 from survey_app.services.invitations import find_invitation
@@ -52,8 +59,11 @@ def _not_kept_by_caches(response: HttpResponse) -> HttpResponse:
 @csrf.exempt  # the form's own CSRF field is checked, so a failure re-shows the answers
 def open_link(slug: str) -> str | tuple[str, int] | HttpResponse:
     accepting = _accepting_survey(slug)
-    if accepting is None or not accepting.survey.allow_open_link:
+    if accepting is None:
         return unavailable("This survey is not open, or the address is wrong.", 404)
+    if not accepting.survey.allow_open_link:
+        # Its definition says `allow_open_link: false`: only invitations' own links answer it.
+        return unavailable(INVITATION_ONLY, 404)
     survey = accepting.survey
     organisations = organisation_choices(get_session(), survey.levels)
     form = response_form_class(survey, organisations, current_app.config["MAX_TEXT_ANSWER"])()

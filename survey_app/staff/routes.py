@@ -46,7 +46,7 @@ from survey_app.reporting.report_files import (
     store_report,
 )
 from survey_app.reporting.response_counts import response_counts_by_organisation
-from survey_app.reporting.scope import UnknownWave, report_wave
+from survey_app.reporting.scope import UnknownWave, figures_as_of, report_wave
 from survey_app.security import (
     CONTENT_SECURITY_POLICY,
     SIGN_IN_LIMIT_PER_ACCOUNT,
@@ -191,7 +191,14 @@ def reports() -> str:
             session, survey, scopes, current_app.config["SUPPRESSION_MIN_N"], wave
         )
         several = len(survey.waves) > 1
-        surveys.append(entry | {"by_organisation": counts, "wave": wave if several else None})
+        surveys.append(
+            entry
+            | {
+                "by_organisation": counts,
+                "wave": wave if several else None,
+                "figures_as_of": figures_as_of(wave),
+            }
+        )
     return render_template(
         "staff/reports.html",
         surveys=surveys,
@@ -270,6 +277,7 @@ def report_view(slug: str) -> str:
         form=form,
         query=_report_query(asked),
         question_texts={question.code: question.text for question in asked.survey.questions},
+        figures_as_of=figures_as_of(asked.wave),
     )
 
 
@@ -397,7 +405,13 @@ def _report_file(slug: str, asked: WaveSummary) -> tuple[Path, str]:
     """Where the PDF of `asked` is kept, and its name."""
     wave: dict[str, Any] = {"number": asked.wave.number, "name": asked.wave.name}
     key = report_key(
-        data_fingerprint(asked.summary), slug, asked.scope_code, asked.by, VERSION, wave
+        data_fingerprint(asked.summary),
+        slug,
+        asked.scope_code,
+        asked.by,
+        VERSION,
+        wave,
+        figures_as_of(asked.wave),
     )
     return Path(current_app.config["REPORT_CACHE_DIR"]), key
 
