@@ -356,11 +356,14 @@ def free_text_findings(
     text = question_texts.get(question["question"], question["question"])
     themes = question["themes"]
     of = themes[0]["of"] if themes else 0
+    if question["answered"] is None or of is None:
+        # The count of answers is withheld (fewer than k, or it would reveal a withheld one).
+        return FreeTextFindings(
+            text, "The number who answered is withheld, and with it the themes.", ()
+        )
     answered = f"{whole(question['answered'])} of {whole(of)} {respondent_noun(slug, of)} answered."
-    if any(theme["suppressed"] for theme in themes):
-        return FreeTextFindings(text, answered + " Too few answered to report its themes.", ())
     ranked = sorted(
-        (theme for theme in themes if theme["mentions"]),
+        (theme for theme in themes if theme["mentions"] and not theme["suppressed"]),
         key=lambda theme: -(theme["mentions"] or 0),  # stable: ties keep codebook order
     )[:FREE_TEXT_THEMES_NAMED]
     return FreeTextFindings(

@@ -59,16 +59,18 @@ def response_counts_by_organisation(
         child = org_t.alias("child")
         query = (
             scoped(
-                sa.select(child.c.id, child.c.code, child.c.name, sa.func.count()).select_from(
-                    response_t
-                ),
+                sa.select(child.c.id, child.c.code, child.c.name, sa.func.count())
+                .select_from(response_t)
+                .join(org_t, org_t.c.id == response_t.c.organisation_id),
                 wave,
-                scope,
+                None,
             )
             .join(child, child.c.id == org_t.c[level.path_column])
             .group_by(child.c.id, child.c.code, child.c.name)
             .order_by(child.c.code)
         )
+        if scope is not None:
+            query = query.where(org_t.c[scope.level.path_column] == scope.id)
         found = connection.execute(query).all()
         states = disclosure.states(
             scope.id if scope is not None else None, [row[0] for row in found]
