@@ -16,12 +16,12 @@ one dict, so they cannot disagree.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import numpy as np
 
-from reports.free_text import summarise_text_question
+from reports.free_text import summarise_text_question, summarise_text_themes
 from reports.summary_figures import CellFigures, figures_of_aggregates, figures_of_tables
 from reports.summary_inputs import (
     CellAggregates,
@@ -70,6 +70,8 @@ def build_summary(
     by: str | None,
     groups: Sequence[GroupAggregates],
     min_n: int,
+    *,
+    text_respondents: Mapping[str, Sequence[Hashable]] | None = None,
 ) -> Summary:
     """Return the summary JSON (a ``Summary``) for one scope and, with ``by``, one breakdown.
 
@@ -77,7 +79,10 @@ def build_summary(
     scope's aggregates; ``text_answers`` maps a text question's code to the scope's answers
     (None or "" for unanswered; questions absent had none); ``groups`` are the breakdown's
     cells (any order; groups with no responses are left out, as the spec defines groups by
-    having one). Suppression, flags, Kruskal-Wallis and Benjamini-Hochberg follow
+    having one). ``text_respondents`` maps a text question's code to the response each of its
+    answers comes from, for ``text_themes`` counted per respondent (without it, the answers of
+    the questions are taken as aligned by position: ``free_text.summarise_text_themes``).
+    Suppression, flags, Kruskal-Wallis and Benjamini-Hochberg follow
     docs/methodology.md. Refuses (ValueError) ``min_n < 1``, groups without ``by``, duplicate
     group keys, aggregates or text answers for codes not in the survey, count tables of the
     wrong length, and counts inconsistent with the responses.
@@ -99,6 +104,7 @@ def build_summary(
             [group.label for group in ordered],
             figures_of_aggregates(spec, ordered, [f"group {group.key!r}" for group in ordered]),
             min_n,
+            text_respondents,
         )
 
 
@@ -110,6 +116,8 @@ def build_summary_from_tables(
     by: str | None,
     groups: GroupTables | None,
     min_n: int,
+    *,
+    text_respondents: Mapping[str, Sequence[Hashable]] | None = None,
 ) -> Summary:
     """Return ``build_summary`` of aggregates counted into arrays: ``total`` is the scope, one
     cell; ``groups`` the breakdown's (None without ``by``).
@@ -145,6 +153,7 @@ def build_summary_from_tables(
             labels,
             figures,
             min_n,
+            text_respondents,
         )
 
 
@@ -203,6 +212,7 @@ def _assemble_summary(
     labels: Sequence[str],
     groups: CellFigures,
     min_n: int,
+    text_respondents: Mapping[str, Sequence[Hashable]] | None,
 ) -> Summary:
     responses = int(total.responses[0])
     items = [
@@ -223,6 +233,13 @@ def _assemble_summary(
         )
         for question in spec.text_questions
     ]
+    text_themes = summarise_text_themes(
+        [(question.code, question.themes) for question in spec.text_questions],
+        text_answers,
+        text_respondents,
+        responses,
+        min_n,
+    )
     group_rows, comparisons = (
         breakdown(spec, total, keys, labels, groups, min_n) if by is not None else ([], [])
     )
@@ -234,6 +251,7 @@ def _assemble_summary(
         "items": items,
         "themes": themes,
         "free_text": free_text,
+        "text_themes": text_themes,
         "by": by,
         "groups": group_rows,
         "comparisons": comparisons,

@@ -209,10 +209,10 @@ _COULD_BE_BETTER = {
         "There was no orientation to the practice's policies",
         "The first week felt rushed and nobody knew I was coming",
     ),
-    "supervision-time": (
+    "workload": (
         "Supervisors were very busy and hard to find",
-        "Not enough time with my supervisor",
-        "My supervisor had no time for case discussion",
+        "The workload left little time with my supervisor",
+        "Clinics were so busy there was no time for case discussion",
         "The GPs were too busy to debrief after clinics",
     ),
 }
@@ -229,7 +229,7 @@ _COULD_BE_BETTER_RATES = {
     "space": 0.25,
     "it-access": 0.25,
     "induction": 0.2,
-    "supervision-time": 0.25,
+    "workload": 0.25,
 }
 
 
