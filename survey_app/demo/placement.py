@@ -175,10 +175,10 @@ _WORKED_WELL = {
     ),
     "teaching": (
         "Weekly tutorials were excellent",
-        "Regular feedback on my consultations",
+        "Case-based teaching at lunchtime",
         "Protected teaching time every week",
-        "A debrief at the end of every session",
-        "Joint surgeries with feedback after each patient",
+        "I was taught to do joint injections",
+        "Teaching sessions with the other learners every Thursday",
     ),
 }
 _WORKED_WELL_OTHER = (
