@@ -7,7 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
+from typing import Any
 
+from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
 from survey_app.models import Organisation, OrgLevel, Question, Survey, TextTheme
@@ -112,3 +115,25 @@ def test_a_definition_stored_with_regular_expressions_is_still_read_and_coded_so
     expected = sum(1 for texts, _ in LEADERS if any(regex.search(text) for text in texts))
     assert expected == 5
     assert hubs["respondents"] == expected
+
+
+def test_the_report_page_shows_respondents_across_answers_and_withholds_small_counts(
+    db_session: Session,
+    surveys: dict[str, Survey],
+    client: FlaskClient,
+    make_user: Callable[..., Any],
+    sign_in: Callable[..., Any],
+) -> None:
+    _import(db_session, surveys["icb-leaders"])
+    make_user("admin@example.nhs.uk", "admin", ())
+    sign_in("admin@example.nhs.uk")
+    page = client.get("/reports/icb-leaders")
+    assert page.status_code == 200
+    text = " ".join(page.text.split())
+    assert "Across all answers" in text
+    assert "10 of 12 wrote anything." in text
+    assert "6 of 12" in text and "6 of 10" in text  # training hubs, per respondent
+    # "one_change" was answered by 4 leaders: fewer than k, so no count is shown.
+    one_change = sum(1 for texts, _ in LEADERS if texts[2].strip())
+    assert one_change == 4
+    assert "Fewer than 5 answered." in text
