@@ -15,6 +15,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from reports.narrative import text_theme_sentence
 from reports.summary_types import Summary
 
 #: A text cell starting with one of these is read as a formula by some spreadsheet.
@@ -92,6 +93,16 @@ _FREE_TEXT_COLUMNS = (
     "of",
     "percent",
     "suppressed",
+)
+_TEXT_THEME_COLUMNS = (
+    "code",
+    "label",
+    "respondents",
+    "of",
+    "of_answered",
+    "percent",
+    "suppressed",
+    "sentence",
 )
 
 
@@ -300,7 +311,8 @@ def _wave_change_rows(summary: Summary) -> list[dict[str, Any]]:
 def summary_to_xlsx(summary: Summary) -> bytes:
     """Return the summary as an XLSX workbook (bytes) with sheets Items, Themes, Groups,
     Comparisons, Wave changes (the comparison with the previous wave; only its header row for
-    a first wave) and Free text, each with a header row.
+    a first wave), Free text (per question) and Text themes (per respondent across every text
+    question, with the sentence the report reads), each with a header row.
 
     Numbers are numeric cells (openpyxl stores 16 significant digits, Excel shows 15),
     booleans boolean cells, withheld figures empty cells.
@@ -323,6 +335,12 @@ def summary_to_xlsx(summary: Summary) -> bytes:
         # A question without a codebook still shows how many answered it.
         free_text_rows += [{**asked, **theme} for theme in question["themes"]] or [asked]
     _write_sheet(workbook, "Free text", _FREE_TEXT_COLUMNS, free_text_rows)
+    slug = summary["survey"]["slug"]
+    text_theme_rows = [
+        {**theme, "sentence": text_theme_sentence(theme, slug) or None}
+        for theme in summary.get("text_themes", [])
+    ]
+    _write_sheet(workbook, "Text themes", _TEXT_THEME_COLUMNS, text_theme_rows)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

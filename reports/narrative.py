@@ -20,6 +20,7 @@ from reports.summary_types import (
     ScopeItem,
     Summary,
     TextThemeCount,
+    TextThemeRespondents,
 )
 
 #: The people who answer each survey (singular, plural), by survey slug.
@@ -43,6 +44,8 @@ DEFAULT_GROUP_NOUN = ("group", "groups")
 SIGNIFICANCE = 0.05
 #: How many free-text themes the executive summary names per question.
 FREE_TEXT_THEMES_NAMED = 3
+#: How many themes counted per respondent across all text questions the summary names.
+TEXT_THEMES_NAMED = 5
 #: How many flagged groups of each colour the executive summary names (most flags first).
 FLAGGED_GROUPS_NAMED = 10
 #: How many significant changes since the previous wave the executive summary names at most.
@@ -170,6 +173,9 @@ class ExecutiveSummary:
     #: sentences on the largest significant changes since it (``wave_change_sentences``).
     previous_wave: str = ""
     wave_changes: tuple[str, ...] = ()
+    #: Per respondent across every text question: "16 of 42 ICB leaders (38%) mentioned
+    #: training hubs in any answer; 16 of 30 who wrote anything." (``text_theme_sentences``).
+    text_themes: tuple[str, ...] = ()
 
 
 def executive_summary(
@@ -204,6 +210,7 @@ def executive_summary(
         ),
         previous_wave=previous_wave,
         wave_changes=wave_change_sentences(waves["items"], previous_wave) if waves else (),
+        text_themes=text_theme_sentences(summary.get("text_themes", []), slug),
     )
 
 
@@ -369,6 +376,35 @@ def free_text_findings(
     return FreeTextFindings(
         text, answered, tuple(mention_sentence(theme, slug) for theme in ranked)
     )
+
+
+def text_theme_sentence(theme: TextThemeRespondents, slug: str) -> str:
+    """ "16 of 42 ICB leaders (38%) mentioned training hubs in any answer; 16 of 30 who wrote
+    anything." for a published theme counted per respondent ("" for a withheld one)."""
+    if theme["suppressed"] or theme["respondents"] is None:
+        return ""
+    sentence = (
+        f"{whole(theme['respondents'])} of {whole(theme['of'])} "
+        f"{respondent_noun(slug, theme['of'])} ({percent(theme['percent'], 0)}) "
+        f"mentioned {in_sentence(theme['label'])} in any answer"
+    )
+    if theme["of_answered"] is not None and theme["of_answered"] != theme["of"]:
+        sentence += (
+            f"; {whole(theme['respondents'])} of {whole(theme['of_answered'])} who wrote anything"
+        )
+    return sentence + "."
+
+
+def text_theme_sentences(
+    themes: Sequence[TextThemeRespondents], slug: str, count: int = TEXT_THEMES_NAMED
+) -> tuple[str, ...]:
+    """The sentences of the ``count`` themes most respondents mentioned in any answer (ties in
+    codebook order); withheld themes and themes nobody mentioned are not named."""
+    ranked = sorted(
+        (theme for theme in themes if theme["respondents"] and not theme["suppressed"]),
+        key=lambda theme: -(theme["respondents"] or 0),
+    )[:count]
+    return tuple(text_theme_sentence(theme, slug) for theme in ranked)
 
 
 def mention_sentence(theme: TextThemeCount, slug: str) -> str:

@@ -281,6 +281,7 @@ def _report_context(
         "withheld_cell": Cell("[c]", withheld=True),
         "kruskal": _kruskal_rows(summary, sections),
         "free_text": _free_text(summary, question_texts, quotes),
+        "text_themes": _text_themes(summary, slug),
         "loose_quotes": _loose_quotes(summary, quotes),
         "points": narrative.summary_points(summary),
         "flag_names": FLAG_NAMES,
@@ -550,6 +551,21 @@ def _free_text(
             }
         )
     return questions
+
+
+def _text_themes(summary: Summary, slug: str) -> dict[str, Any] | None:
+    """The themes counted per respondent across every text question, most mentioned first,
+    with their sentences; None when the survey's text questions have no codebook."""
+    themes = summary.get("text_themes", [])
+    if not themes:
+        return None
+    ranked = sorted(themes, key=lambda theme: -(theme["respondents"] or 0))
+    return {
+        "of": themes[0]["of"],
+        "of_answered": themes[0]["of_answered"],
+        "themes": ranked,
+        "sentences": [narrative.text_theme_sentence(theme, slug) for theme in ranked],
+    }
 
 
 def _loose_quotes(summary: Summary, quotes: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -16,13 +16,13 @@ one dict, so they cannot disagree.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import numpy as np
 
 from reports.cell_states import CellCountsOfTable, CellStates, states_of_tables
-from reports.free_text import count_mentions, summarise_text_question
+from reports.free_text import count_mentions, summarise_text_question, summarise_text_themes
 from reports.summary_figures import CellFigures, figures_of_aggregates, figures_of_tables
 from reports.summary_inputs import (
     CellAggregates,
@@ -72,6 +72,8 @@ def build_summary(
     by: str | None,
     groups: Sequence[GroupAggregates],
     min_n: int,
+    *,
+    text_respondents: Mapping[str, Sequence[Hashable]] | None = None,
 ) -> Summary:
     """Return the summary JSON (a ``Summary``) for one scope and, with ``by``, one breakdown.
 
@@ -79,7 +81,10 @@ def build_summary(
     scope's aggregates; ``text_answers`` maps a text question's code to the scope's answers
     (None or "" for unanswered; questions absent had none); ``groups`` are the breakdown's
     cells (any order; groups with no responses are left out, as the spec defines groups by
-    having one). Suppression, flags, Kruskal-Wallis and Benjamini-Hochberg follow
+    having one). ``text_respondents`` maps a text question's code to the response each of its
+    answers comes from, for ``text_themes`` counted per respondent (without it, the answers of
+    the questions are taken as aligned by position: ``free_text.summarise_text_themes``).
+    Suppression, flags, Kruskal-Wallis and Benjamini-Hochberg follow
     docs/methodology.md. Refuses (ValueError) ``min_n < 1``, groups without ``by``, duplicate
     group keys, aggregates or text answers for codes not in the survey, count tables of the
     wrong length, and counts inconsistent with the responses.
@@ -106,6 +111,7 @@ def build_summary(
             group_figures,
             min_n,
             _states_of_one_table(spec, scope_figures, group_figures, text_answers, min_n),
+            text_respondents,
         )
 
 
@@ -118,6 +124,8 @@ def build_summary_from_tables(
     groups: GroupTables | None,
     min_n: int,
     states: CellStates | None = None,
+    *,
+    text_respondents: Mapping[str, Sequence[Hashable]] | None = None,
 ) -> Summary:
     """Return ``build_summary`` of aggregates counted into arrays: ``total`` is the scope, one
     cell; ``groups`` the breakdown's (None without ``by``).
@@ -153,7 +161,17 @@ def build_summary_from_tables(
         if states is None:
             states = _states_of_one_table(spec, scope_figures, figures, text_answers, min_n)
         return _assemble_summary(
-            spec, scope, scope_figures, text_answers, by, keys, labels, figures, min_n, states
+            spec,
+            scope,
+            scope_figures,
+            text_answers,
+            by,
+            keys,
+            labels,
+            figures,
+            min_n,
+            states,
+            text_respondents,
         )
 
 
@@ -255,6 +273,7 @@ def _assemble_summary(
     groups: CellFigures,
     min_n: int,
     states: CellStates,
+    text_respondents: Mapping[str, Sequence[Hashable]] | None,
 ) -> Summary:
     responses = int(total.responses[0])
     responses_withheld = bool(states.responses[0])
@@ -291,6 +310,16 @@ def _assemble_summary(
             for theme in counted["themes"]:
                 theme["of"] = None
         free_text.append(counted)
+    text_themes = summarise_text_themes(
+        [(question.code, question.themes) for question in spec.text_questions],
+        text_answers,
+        text_respondents,
+        responses,
+        min_n,
+    )
+    if responses_withheld:
+        for text_theme in text_themes:
+            text_theme["of"] = None
     group_rows, comparisons = (
         breakdown(spec, total, keys, labels, groups, min_n, states) if by is not None else ([], [])
     )
@@ -303,6 +332,7 @@ def _assemble_summary(
         "items": items,
         "themes": themes,
         "free_text": free_text,
+        "text_themes": text_themes,
         "by": by,
         "groups": group_rows,
         "comparisons": comparisons,

@@ -127,11 +127,25 @@ class TextThemeCount(TypedDict):
 
 
 class FreeTextQuestion(TypedDict):
-    """A free-text question: how many answered it, and its codebook themes' mentions."""
+    """A free-text question: how many answered it (None when withheld), and its codebook
+    themes' mentions."""
 
     question: str
     answered: int | None
     themes: list[TextThemeCount]
+
+
+class TextThemeRespondents(TypedDict):
+    """How many of the scope's responses mention one codebook theme in any text question:
+    ``of`` the responses in scope, ``of_answered`` those that wrote any text."""
+
+    code: str
+    label: str
+    respondents: int | None
+    of: int | None
+    of_answered: int | None
+    percent: float | None
+    suppressed: bool
 
 
 class WaveFigures(TypedDict):
@@ -184,6 +198,7 @@ class Summary(TypedDict):
     items: list[ScopeItem]
     themes: list[ScopeTheme]
     free_text: list[FreeTextQuestion]
+    text_themes: list[TextThemeRespondents]
     by: str | None
     groups: list[Group]
     comparisons: list[GroupComparison]

@@ -994,6 +994,25 @@ DEFINITION_CASES = [
         ("definition.yaml", "sections[0].questions[1].text_themes[0]", "patterns[0]"),
     ),
     Case(
+        "definition-codebook-phrase-not-words",
+        definition(
+            lambda document: document.update(
+                codebook=[{"code": "team", "label": "The team", "phrases": ["team", "te(am"]}]
+            )
+        ),
+        1,
+        ("definition.yaml", "codebook[0]", "phrases[1]: 'te(am'", "is not a word"),
+    ),
+    Case(
+        "definition-text-theme-not-in-codebook",
+        definition(lambda document: text_question(document).update(text_themes=["team"])),
+        1,
+        (
+            "definition.yaml",
+            "sections[0].questions[1].text_themes[0]: 'team' is not a theme of the codebook",
+        ),
+    ),
+    Case(
         "definition-reserved-question-code",
         definition(lambda document: text_question(document).update(code="org_code")),
         1,

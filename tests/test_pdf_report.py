@@ -50,6 +50,7 @@ from reports.summary import (
     ThemeSpec,
     build_summary,
 )
+from reports.text_coding import ThemeRules
 from reports.themes import ThemeAggregates
 
 GENERATED = datetime(2026, 3, 31, 9, 30, tzinfo=UTC)
@@ -501,3 +502,120 @@ def test_the_fetcher_serves_bundled_assets() -> None:
 def test_a_rendering_past_its_limits_fails_cleanly(limits: RenderLimits) -> None:
     with pytest.raises(ReportRenderingError):
         render_report_pdf(scope_summary(answers(10, seed=1)), GENERATED, "9.9.9", limits=limits)
+
+
+# --- free text counted per respondent -----------------------------------------------------------
+
+HUB_RULES = ThemeRules(
+    "training-hubs",
+    "Training hubs",
+    ("training hub", "training and education hub", "hub"),
+    negation=True,
+)
+ARRS_RULES = ThemeRules("arrs", "ARRS and additional roles", ("arrs", "additional role"))
+TWO_QUESTIONS = SurveySpec(
+    slug=SPEC.slug,
+    title=SPEC.title,
+    items=SPEC.items,
+    themes=SPEC.themes,
+    text_questions=tuple(
+        TextQuestionSpec(
+            code,
+            text,
+            (
+                TextTheme(HUB_RULES.code, HUB_RULES.label, rules=HUB_RULES),
+                TextTheme(ARRS_RULES.code, ARRS_RULES.label, rules=ARRS_RULES),
+            ),
+        )
+        for code, text in (
+            ("icb_support", "How does your ICB support primary care?"),
+            ("challenges", "What are the biggest challenges?"),
+        )
+    ),
+)
+HUB_SAYINGS = (
+    "Our training hub runs fellowships",
+    "The Training-Hub places students",
+    "the hub's fellowship keeps GPs",
+    "Training and Education Hub",
+    "our traning hub is small",
+)
+
+
+def leader_texts() -> tuple[dict[str, list[str | None]], dict[str, list[int]], int, int, int]:
+    """Two answers from each of 42 leaders: 16 speak of their hub in one answer or both, in
+    varied wording; 14 others write something (two say they have no hub, five name ARRS);
+    12 write nothing. Returns the answers, whose each is, and the hub, ARRS and writer counts
+    as the leaders were made."""
+    support: list[str | None] = []
+    challenges: list[str | None] = []
+    hubs = arrs = wrote = 0
+    for leader in range(42):
+        if leader < 16:
+            saying = HUB_SAYINGS[leader % len(HUB_SAYINGS)]
+            support.append(saying if leader % 3 else None)
+            challenges.append("Funding, and " + saying.lower() if leader % 3 != 1 else "Money")
+            hubs += 1
+        elif leader < 30:
+            support.append("We have no training hub" if leader < 18 else "Workload is high")
+            challenges.append("ARRS posts need supervision" if leader >= 25 else "")
+            arrs += leader >= 25
+        else:
+            support.append(None)
+            challenges.append("   ")
+        wrote += any(text and text.strip() for text in (support[-1], challenges[-1]))
+    answers = {"icb_support": support, "challenges": challenges}
+    # As the database hands them over: the unanswered left out, each with its respondent.
+    kept: dict[str, list[str | None]] = {}
+    whose: dict[str, list[int]] = {}
+    for code, texts in answers.items():
+        pairs = [(leader, text) for leader, text in enumerate(texts) if text is not None]
+        kept[code] = [text for _, text in pairs]
+        whose[code] = [leader for leader, _ in pairs]
+    return kept, whose, hubs, arrs, wrote
+
+
+def test_the_report_counts_each_leader_once_across_all_answers(leaders: np.ndarray) -> None:
+    texts, whose, hubs, arrs, wrote = leader_texts()
+    assert (hubs, arrs, wrote) == (16, 5, 30)
+    summary = build_summary(
+        TWO_QUESTIONS,
+        None,
+        CellAggregates(**aggregates(leaders)),
+        texts,
+        None,
+        [],
+        5,
+        text_respondents=whose,
+    )
+    by_code = {theme["code"]: theme for theme in summary["text_themes"]}
+    assert by_code["training-hubs"]["respondents"] == hubs
+    assert by_code["arrs"]["respondents"] == arrs
+    assert by_code["arrs"]["of_answered"] == wrote
+    # Per question, a leader who named the hub in both answers counts in each.
+    per_question = [
+        {t["code"]: t for t in q["themes"]}["training-hubs"]["mentions"]
+        for q in summary["free_text"]
+    ]
+    assert sum(per_question) > hubs
+
+    pdf = render_report_pdf(
+        summary,
+        GENERATED,
+        "9.9.9",
+        period=PERIOD,
+        question_texts={"icb_support": "How does your ICB support primary care?"},
+        scale_labels=SCALE_LABELS,
+    )
+    text = pdf_text(pdf)
+    sentence = (
+        f"16 of 42 ICB leaders (38%) mentioned training hubs in any answer; "
+        f"16 of {wrote} who wrote anything."
+    )
+    # In the executive summary and again in the free-text chapter.
+    assert text.count(sentence) == 2
+    assert (
+        f"5 of 42 ICB leaders (12%) mentioned ARRS and additional roles in any answer; "
+        f"5 of {wrote} who wrote anything." in text
+    )
+    assert f"{wrote} of 42 ICB leaders wrote anything." in text

@@ -30,6 +30,7 @@ from scipy import stats
 from sqlmodel import Session, select
 from statsmodels.stats.proportion import proportion_confint
 
+from reports.text_coding import ThemeRules
 from survey_app.definitions import shipped_definition_paths
 from survey_app.demo import build_demo
 from survey_app.models import Answer, Organisation, Question, QuestionType, Response, Survey
@@ -76,7 +77,8 @@ class Theme(NamedTuple):
 class TextTheme(NamedTuple):
     code: str
     label: str
-    patterns: tuple[str, ...]
+    #: Whether an answer mentions the theme, as the definition's codebook decides.
+    mentioned: Callable[[str], bool]
 
 
 class TextQuestion(NamedTuple):
@@ -93,6 +95,25 @@ class Definition:
     text_questions: tuple[TextQuestion, ...]
     #: Per choice question, its option labels by option code.
     options: dict[str, dict[str, str]]
+
+
+def _text_theme(theme: dict) -> TextTheme:
+    """A codebook theme as the file writes it: rules, or regular expressions."""
+    if "patterns" in theme:
+        patterns = tuple(theme["patterns"])
+        return TextTheme(
+            theme["code"],
+            theme["label"],
+            lambda text: any(re.search(p, text, re.IGNORECASE) for p in patterns),
+        )
+    rules = ThemeRules(
+        theme["code"],
+        theme["label"],
+        tuple(theme["phrases"]),
+        tuple(theme.get("exclude", ())),
+        theme.get("negation", False),
+    )
+    return TextTheme(theme["code"], theme["label"], rules.is_mentioned_in)
 
 
 def read_definition(slug: str, path: Path | None = None) -> Definition:
@@ -114,8 +135,9 @@ def read_definition(slug: str, path: Path | None = None) -> Definition:
             elif question["type"] == "choice":
                 options[question["code"]] = {o["code"]: o["label"] for o in question["options"]}
             else:
+                shared = {theme["code"]: theme for theme in document.get("codebook", ())}
                 codebook = tuple(
-                    TextTheme(theme["code"], theme["label"], tuple(theme["patterns"]))
+                    _text_theme(shared[theme] if isinstance(theme, str) else theme)
                     for theme in question.get("text_themes", ())
                 )
                 texts.append(TextQuestion(question["code"], codebook))
@@ -455,10 +477,6 @@ def theme_row(theme: Theme, matrix: np.ndarray, withheld: bool) -> dict[str, Any
     return {"code": theme.code, "title": theme.title, **figures, "suppressed": withheld}
 
 
-def mentions(text: str, patterns: tuple[str, ...]) -> bool:
-    return any(re.search(pattern, text, re.IGNORECASE) for pattern in patterns)
-
-
 def free_text_rows(
     definition: Definition,
     texts: Mapping[str, list[str]],
@@ -470,11 +488,11 @@ def free_text_rows(
     withhold every count in 1..k-1."""
     rows = []
     for question in definition.text_questions:
-        answers = [text for text in texts.get(question.code, []) if text.strip()]
+        answers = [text for text in texts.get(question.code, []) if text and text.strip()]
         withheld = pattern.check(("text", question.code), len(answers))
         themes = []
         for theme in question.codebook:
-            count = sum(1 for text in answers if mentions(text, theme.patterns))
+            count = sum(1 for text in answers if theme.mentioned(text))
             if withheld:
                 # The question's answers withheld withhold its themes' mentions with them.
                 hidden = True
@@ -496,6 +514,40 @@ def free_text_rows(
                 "question": question.code,
                 "answered": None if withheld else len(answers),
                 "themes": themes,
+            }
+        )
+    return rows
+
+
+def text_theme_rows(
+    definition: Definition,
+    by_response: list[list[str]],
+    responses: int,
+    responses_withheld: bool = False,
+) -> list[dict[str, Any]]:
+    """Per codebook theme across the text questions: the responses (each a list of its text
+    answers) with an answer mentioning it, of every response in scope and of those that wrote
+    anything; a count in 1..k-1 withheld, and every theme with the writers."""
+    themes: dict[str, TextTheme] = {}
+    for question in definition.text_questions:
+        for theme in question.codebook:
+            themes.setdefault(theme.code, theme)
+    wrote = [[t for t in texts if t and t.strip()] for texts in by_response]
+    writers = sum(1 for texts in wrote if texts)
+    few = 0 < writers < MIN_N
+    rows = []
+    for theme in themes.values():
+        count = sum(1 for texts in wrote if any(theme.mentioned(text) for text in texts))
+        withheld = few or 0 < count < MIN_N
+        rows.append(
+            {
+                "code": theme.code,
+                "label": theme.label,
+                "respondents": None if withheld else count,
+                "of": None if responses_withheld else responses,
+                "of_answered": None if few else writers,
+                "percent": None if withheld else 100 * count / responses,
+                "suppressed": withheld,
             }
         )
     return rows
@@ -774,6 +826,12 @@ def expected_summary(
         "items": list(scope_items.values()),
         "themes": list(scope_themes.values()),
         "free_text": free_text,
+        "text_themes": text_theme_rows(
+            definition,
+            [list(answers) for answers in zip(*texts.values(), strict=True)],
+            responses,
+            pattern.responses_withheld,
+        ),
         "by": by,
         "groups": groups,
         "comparisons": comparisons,
@@ -1015,6 +1073,7 @@ def test_the_demo_leader_summary_counts_mentions_and_means_from_the_stored_answe
     leaders = len(db_session.exec(select(Response.id).where(Response.survey_id == survey.id)).all())
     ratings: dict[str, list[int]] = {item.code: [] for item in ICB_LEADERS.items}
     texts: dict[str, list[str]] = {question.code: [] for question in ICB_LEADERS.text_questions}
+    by_leader: dict[int, list[str]] = {}
     raters = set()
     for response_id, code, question_type, value, text in rows:
         if question_type == QuestionType.LIKERT:
@@ -1022,6 +1081,7 @@ def test_the_demo_leader_summary_counts_mentions_and_means_from_the_stored_answe
             raters.add(response_id)
         elif question_type == QuestionType.TEXT:
             texts[code].append(text)
+            by_leader.setdefault(response_id, []).append(text)
 
     summary = load_summary(db_session, survey, None, None, MIN_N)
 
@@ -1044,15 +1104,25 @@ def test_the_demo_leader_summary_counts_mentions_and_means_from_the_stored_answe
             count = sum(
                 1
                 for text in texts[question["question"]]
-                if mentions(text, named_patterns(question["question"], code))
+                if named_theme(question["question"], code).mentioned(text)
             )
             assert named[code]["mentions"] == (None if 0 < count < MIN_N else count)
+    # Per leader across the three questions: each leader counted once for a theme.
+    expected = text_theme_rows(ICB_LEADERS, list(by_leader.values()), leaders)
+    assert_same(summary["text_themes"], expected, "text_themes")
+    hubs = {theme["code"]: theme for theme in summary["text_themes"]}["training-hubs"]
+    assert hubs["of"] == 42 and hubs["of_answered"] == len(by_leader)
+    assert hubs["respondents"] == sum(
+        1
+        for answers in by_leader.values()
+        if any(named_theme("icb_support", "training-hubs").mentioned(text) for text in answers)
+    )
 
 
-def named_patterns(question: str, theme: str) -> tuple[str, ...]:
+def named_theme(question: str, theme: str) -> TextTheme:
     (text_question,) = [q for q in ICB_LEADERS.text_questions if q.code == question]
     (found,) = [t for t in text_question.codebook if t.code == theme]
-    return found.patterns
+    return found
 
 
 # --- 3. the CLI, the API and the exports -----------------------------------------------------

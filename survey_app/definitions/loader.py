@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from reports.text_coding import ThemeRules
 from survey_app.questions import QUESTION_TYPES, kind_of
 
 #: The six domains of NHS England's education quality framework, by the code definitions use.
@@ -77,6 +78,36 @@ class TextThemeDef(_Strict):
         return self
 
 
+Phrase = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+class CodebookThemeDef(_Strict):
+    """A theme of the survey's codebook: phrases that mention it (with their word forms and
+    misspellings, `reports.text_coding`), phrases excluded, and whether a negated mention
+    ("no training hub") is left out."""
+
+    code: Code
+    label: Label
+    phrases: list[Phrase] = Field(min_length=1)
+    exclude: list[Phrase] = []
+    negation: bool = False
+
+    @model_validator(mode="after")
+    def _phrases_parse(self) -> CodebookThemeDef:
+        self.rules()
+        return self
+
+    def rules(self) -> ThemeRules:
+        """The theme as the matcher reads it; refuses (ValueError, naming the phrase) a phrase
+        it cannot read."""
+        try:
+            return ThemeRules(
+                self.code, self.label, tuple(self.phrases), tuple(self.exclude), self.negation
+            )
+        except ValueError as exc:
+            raise ValueError(str(exc).removeprefix(f"theme {self.code!r}: ")) from None
+
+
 class QuestionDef(_Strict):
     code: Code
     type: Literal[QUESTION_TYPES]  # type: ignore[valid-type]
@@ -86,14 +117,18 @@ class QuestionDef(_Strict):
     theme: Code | None = None
     scale: Code | None = None
     options: list[OptionDef] | None = None
-    text_themes: list[TextThemeDef] | None = None
+    #: The codes of the survey's `codebook` themes this question is coded for, or (as
+    #: definitions were written before codebooks) themes of its own with regular expressions.
+    text_themes: list[Code | TextThemeDef] | None = None
 
     @model_validator(mode="after")
     def _fits_its_type(self) -> QuestionDef:
         # Each kind says which settings it takes (a scale, options, text themes, a theme).
         kind_of(self.type).check_definition(self)
         _unique([option.code for option in self.options or []], "options")
-        _unique([theme.code for theme in self.text_themes or []], "text_themes")
+        _unique(
+            [t if isinstance(t, str) else t.code for t in self.text_themes or []], "text_themes"
+        )
         return self
 
 
@@ -135,6 +170,8 @@ class SurveyDefinition(_Strict):
     retention_days: int | None = Field(default=None, ge=1, le=36_500)
     scales: dict[Code, list[ScalePointDef]]
     themes: list[ThemeDef] = []
+    #: The free-text themes, shared by the text questions that name them in `text_themes`.
+    codebook: list[CodebookThemeDef] = []
     sections: list[SectionDef] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -147,6 +184,8 @@ class SurveyDefinition(_Strict):
                     f"got {values}"
                 )
         _unique([theme.code for theme in self.themes], "themes")
+        _unique([theme.code for theme in self.codebook], "codebook")
+        codebook = {theme.code for theme in self.codebook}
         theme_codes = {theme.code for theme in self.themes}
         codes: list[str] = []
         for s_index, section in enumerate(self.sections):
@@ -159,6 +198,12 @@ class SurveyDefinition(_Strict):
                     raise ValueError(f"{where}.scale: unknown scale {question.scale!r}")
                 if question.theme is not None and question.theme not in theme_codes:
                     raise ValueError(f"{where}.theme: unknown theme {question.theme!r}")
+                for t_index, text_theme in enumerate(question.text_themes or []):
+                    if isinstance(text_theme, str) and text_theme not in codebook:
+                        raise ValueError(
+                            f"{where}.text_themes[{t_index}]: {text_theme!r} is not a theme of "
+                            f"the codebook ({', '.join(sorted(codebook)) or 'it has none'})"
+                        )
         _unique(codes, "question codes")
         reserved = {"org_code", "submitted_at", "on_record", "organisation", "csrf_token"} & set(
             codes
@@ -170,6 +215,11 @@ class SurveyDefinition(_Strict):
     def questions(self) -> list[tuple[SectionDef, QuestionDef]]:
         """Every question in order, with its section."""
         return [(section, question) for section in self.sections for question in section.questions]
+
+    def text_themes_of(self, question: QuestionDef) -> list[CodebookThemeDef | TextThemeDef]:
+        """The question's text themes: the codebook's themes it names, or its own."""
+        codebook = {theme.code: theme for theme in self.codebook}
+        return [codebook[t] if isinstance(t, str) else t for t in question.text_themes or []]
 
     @staticmethod
     def theme_of(section: SectionDef, question: QuestionDef) -> str | None:

@@ -66,7 +66,7 @@ HUBS: tuple[HubSpec, ...] = (
         "QKS",
         -0.4,
         {"supervision": -0.35, "facilities": -0.3, "educators": -0.25, "induction": -0.15},
-        {"supervision-time": 2.2, "space": 1.8, "supervision": 0.5, "teaching": 0.7},
+        {"workload": 2.2, "space": 1.8, "supervision": 0.5, "teaching": 0.7},
         (
             ("Rochester and Strood PCN", ("Rochester", "Strood")),
             ("Gillingham South PCN", ("Gillingham", "Rainham")),
@@ -120,7 +120,7 @@ HUBS: tuple[HubSpec, ...] = (
         "QNX",
         0.3,
         {"supervision": 0.25, "educators": 0.25, "learning": 0.1},
-        {"supervision": 1.6, "teaching": 1.6, "supervision-time": 0.4, "space": 0.8},
+        {"supervision": 1.6, "teaching": 1.6, "workload": 0.4, "space": 0.8},
         (
             ("Brighton Central PCN", ("Brighton",)),
             ("Hove PCN", ("Hove",)),

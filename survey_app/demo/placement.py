@@ -175,10 +175,10 @@ _WORKED_WELL = {
     ),
     "teaching": (
         "Weekly tutorials were excellent",
-        "Regular feedback on my consultations",
+        "Case-based teaching at lunchtime",
         "Protected teaching time every week",
-        "A debrief at the end of every session",
-        "Joint surgeries with feedback after each patient",
+        "I was taught to do joint injections",
+        "Teaching sessions with the other learners every Thursday",
     ),
 }
 _WORKED_WELL_OTHER = (
@@ -209,10 +209,10 @@ _COULD_BE_BETTER = {
         "There was no orientation to the practice's policies",
         "The first week felt rushed and nobody knew I was coming",
     ),
-    "supervision-time": (
+    "workload": (
         "Supervisors were very busy and hard to find",
-        "Not enough time with my supervisor",
-        "My supervisor had no time for case discussion",
+        "The workload left little time with my supervisor",
+        "Clinics were so busy there was no time for case discussion",
         "The GPs were too busy to debrief after clinics",
     ),
 }
@@ -229,7 +229,7 @@ _COULD_BE_BETTER_RATES = {
     "space": 0.25,
     "it-access": 0.25,
     "induction": 0.2,
-    "supervision-time": 0.25,
+    "workload": 0.25,
 }
 
 

@@ -1,9 +1,11 @@
 """Surveys as loaded from their definition files: themes, questions, scales, options, codebooks."""
 
 import enum
+import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Optional
+from typing import Any, Optional
 
 from sqlalchemy import Column, String, Text, UniqueConstraint, event
 from sqlmodel import Field, Relationship, SQLModel
@@ -272,8 +274,23 @@ class ChoiceOption(SQLModel, table=True):
     question: "Question" = Relationship(back_populates="options")
 
 
+#: How a stored text theme's `patterns` starts when it holds codebook rules (JSON).
+RULES_START = '{"phrases":'
+
+
+def stored_rules(phrases: Sequence[str], exclude: Sequence[str], negation: bool) -> str:
+    """A codebook theme's rules as `TextTheme.patterns` stores them: JSON, phrases first."""
+    return json.dumps(
+        {"phrases": list(phrases), "exclude": list(exclude), "negation": negation},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
 class TextTheme(SQLModel, table=True):
-    """A theme of a free-text question's codebook; an answer mentions it when a pattern matches."""
+    """A theme of a free-text question's codebook, as `reports.free_text.TextTheme` codes it:
+    by codebook rules (phrases, exclusions, negation) or, as definitions stored before the
+    codebook had rules, by case-insensitive regular expressions."""
 
     __table_args__ = (UniqueConstraint("question_id", "code"),)
 
@@ -281,12 +298,24 @@ class TextTheme(SQLModel, table=True):
     question_id: int = Field(foreign_key="question.id", index=True)
     code: str = Field(max_length=60)
     label: str = Field(max_length=200)
-    #: Case-insensitive regular expressions, one per line.
+    #: The codebook rules as JSON (`stored_rules`, starting `RULES_START`) or, stored before
+    #: codebooks had rules, case-insensitive regular expressions one per line.
     patterns: str = Field(sa_column=Column(Text, nullable=False))
     position: int
 
     question: "Question" = Relationship(back_populates="text_themes")
 
     @property
+    def rules(self) -> dict[str, Any] | None:
+        """The stored rules (`phrases`, `exclude`, `negation`), or None for regular expressions."""
+        if not self.patterns.startswith(RULES_START):
+            return None
+        rules: dict[str, Any] = json.loads(self.patterns)
+        return rules
+
+    @property
     def pattern_list(self) -> list[str]:
+        """The regular expressions of a theme stored without rules ([] for one with rules)."""
+        if self.rules is not None:
+            return []
         return [line for line in self.patterns.splitlines() if line.strip()]

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from reports.free_text import TextTheme as TextThemeSpec
 from reports.summary import LikertItemSpec, SurveySpec, TextQuestionSpec, ThemeSpec
+from reports.text_coding import ThemeRules
 from survey_app.models import (
     Organisation,
     OrgLevel,
@@ -19,6 +20,7 @@ from survey_app.models import (
     Response,
     Survey,
     SurveyStatus,
+    TextTheme,
     Wave,
 )
 from survey_app.questions import kind_of
@@ -47,12 +49,31 @@ def survey_spec(survey: Survey) -> SurveySpec:
         TextQuestionSpec(
             q.code,
             q.text,
-            tuple(TextThemeSpec(t.code, t.label, tuple(t.pattern_list)) for t in q.text_themes),
+            tuple(text_theme_spec(t) for t in q.text_themes),
         )
         for q in survey.questions
         if section[q.id] == "free_text"
     )
     return SurveySpec(survey.slug, survey.title, items, themes, texts)
+
+
+def text_theme_spec(theme: TextTheme) -> TextThemeSpec:
+    """A stored text theme as the engine codes it: by its codebook rules, or by the regular
+    expressions of a definition stored before codebooks had rules."""
+    rules = theme.rules
+    if rules is None:
+        return TextThemeSpec(theme.code, theme.label, tuple(theme.pattern_list))
+    return TextThemeSpec(
+        theme.code,
+        theme.label,
+        rules=ThemeRules(
+            theme.code,
+            theme.label,
+            tuple(rules["phrases"]),
+            tuple(rules.get("exclude", ())),
+            bool(rules.get("negation", False)),
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)

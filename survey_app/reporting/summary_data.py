@@ -94,15 +94,17 @@ def load_summary(
             keys[grouped].tolist(),
             grouping.question.id if grouping.question is not None else None,
         )
+    texts, respondents = _text_answers(connection, survey, wave, scope)
     summary = build_summary_from_tables(
         spec,
         _scope_json(scope),
         total,
-        _text_answers(connection, survey, wave, scope),
+        texts,
         grouping.by if grouping else None,
         groups,
         min_n,
         states,
+        text_respondents=respondents,
     )
     # The wave right after the survey it belongs to, the comparison last; every other key as
     # the engine made it, in its order.
@@ -116,6 +118,7 @@ def load_summary(
         "items": summary["items"],
         "themes": summary["themes"],
         "free_text": summary["free_text"],
+        "text_themes": summary["text_themes"],
         "by": summary["by"],
         "groups": summary["groups"],
         "comparisons": summary["comparisons"],
@@ -334,25 +337,27 @@ def _text_answers(
     survey: Survey,
     wave: Wave,
     scope: Organisation | None,
-) -> dict[str, list[str]]:
+) -> tuple[dict[str, list[str]], dict[str, list[int]]]:
     """The free-text answers of `wave` in scope by question code (every text question,
-    maybe [])."""
+    maybe []), and the id of the response each comes from, in the same order."""
     ids = {q.id: q.code for q in survey.questions if q.type == QuestionType.TEXT}
     if not ids:
-        return {}
+        return {}, {}
     # The questions are this survey's, so their answers are its responses' answers: reading
     # them through the question index, rather than looking each response up for them, costs
     # the text answers only. A scope, a survey run in several waves, or a daily snapshot keeps
     # those of the wave's responses in scope.
-    query = sa.select(answer_t.c.question_id, answer_t.c.text).where(
+    query = sa.select(answer_t.c.question_id, answer_t.c.response_id, answer_t.c.text).where(
         answer_t.c.question_id.in_(list(ids)), answer_t.c.text.is_not(None)
     )
     if scope is not None or len(survey.waves) > 1 or snapshot_cutoff(wave) is not None:
         query = query.where(answer_t.c.response_id.in_(response_ids_in_scope(wave, scope)))
     answers: dict[str, list[str]] = {code: [] for code in ids.values()}
-    for question_id, text in connection.execute(query):
+    respondents: dict[str, list[int]] = {code: [] for code in ids.values()}
+    for question_id, response_id, text in connection.execute(query):
         answers[ids[question_id]].append(text)
-    return answers
+        respondents[ids[question_id]].append(response_id)
+    return answers, respondents
 
 
 def _group_names(

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from survey_app.definitions import DefinitionError, SurveyDefinition, load_definition
+from survey_app.definitions.loader import CodebookThemeDef, TextThemeDef
 from survey_app.models import (
     Answer,
     AuditAction,
@@ -26,7 +27,7 @@ from survey_app.models import (
     Wave,
     stored_id,
 )
-from survey_app.models.surveys import new_definition_revision
+from survey_app.models.surveys import new_definition_revision, stored_rules
 from survey_app.services import ServiceError
 from survey_app.services import responses as response_service
 from survey_app.services.audit import COMMAND_LINE, Actor, record
@@ -202,7 +203,7 @@ def _upsert_survey(
             source,
         )
         _sync_options(session, question, question_def.options or [], has_answers, source)
-        _sync_text_themes(session, question, question_def.text_themes or [])
+        _sync_text_themes(session, question, definition.text_themes_of(question_def))
     session.flush()
     session.expire(survey)
     return LoadResult(definition.slug, changed=True)
@@ -271,7 +272,9 @@ def _sync_options(
         session.add(option)
 
 
-def _sync_text_themes(session: Session, question: Question, text_themes: list) -> None:
+def _sync_text_themes(
+    session: Session, question: Question, text_themes: list[CodebookThemeDef | TextThemeDef]
+) -> None:
     current = {theme.code: theme for theme in question.text_themes}
     wanted = {theme.code for theme in text_themes}
     for code, theme in current.items():
@@ -286,6 +289,9 @@ def _sync_text_themes(session: Session, question: Question, text_themes: list) -
             position=position,
         )
         theme.label = theme_def.label
-        theme.patterns = "\n".join(theme_def.patterns)
+        if isinstance(theme_def, CodebookThemeDef):
+            theme.patterns = stored_rules(theme_def.phrases, theme_def.exclude, theme_def.negation)
+        else:
+            theme.patterns = "\n".join(theme_def.patterns)
         theme.position = position
         session.add(theme)

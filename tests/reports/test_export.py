@@ -52,6 +52,18 @@ def cell(rng: np.random.Generator, respondents: int) -> dict:
     }
 
 
+_TEXT_THEME_HEADER = (
+    "code",
+    "label",
+    "respondents",
+    "of",
+    "of_answered",
+    "percent",
+    "suppressed",
+    "sentence",
+)
+
+
 @pytest.fixture(scope="module")
 def summary() -> dict:
     rng = np.random.default_rng(99)
@@ -148,6 +160,7 @@ def test_xlsx_sheets_numbers_and_neutralised_text(summary: dict) -> None:
         "Comparisons",
         "Wave changes",
         "Free text",
+        "Text themes",
     ]
     # A summary comparing no waves: the sheet has its header row only.
     assert [row[:3] for row in workbook["Wave changes"].iter_rows(values_only=True)] == [
@@ -185,3 +198,14 @@ def test_xlsx_sheets_numbers_and_neutralised_text(summary: dict) -> None:
     free_text = list(workbook["Free text"].iter_rows(values_only=True))
     assert free_text[1] == ("c", 10, "w", "'+Workload", 10, 98, pytest.approx(100 * 10 / 98), False)
     assert free_text[2][:2] == ("d", 0)
+
+    # Per respondent across the text questions: the ten who wrote "busy" are the ten who wrote.
+    text_themes = list(workbook["Text themes"].iter_rows(values_only=True))
+    assert text_themes[0] == _TEXT_THEME_HEADER
+    row = dict(zip(text_themes[0], text_themes[1], strict=True))
+    assert (row["code"], row["respondents"], row["of"], row["of_answered"]) == ("w", 10, 98, 10)
+    assert row["percent"] == pytest.approx(100 * 10 / 98)
+    assert row["sentence"].startswith("10 of 98 ")
+    assert row["sentence"].endswith(
+        " (10%) mentioned +Workload in any answer; 10 of 10 who wrote anything."
+    )

@@ -64,6 +64,7 @@ TOP_LEVEL_KEYS = [
     "items",
     "themes",
     "free_text",
+    "text_themes",
     "by",
     "groups",
     "comparisons",
@@ -194,6 +195,7 @@ def test_summary_without_breakdown_has_the_spec_shape() -> None:
     assert [theme["code"] for theme in summary["themes"]] == ["support", "safety"]
     assert all(list(theme) == THEME_KEYS for theme in summary["themes"])
     assert (summary["by"], summary["groups"], summary["comparisons"]) == (None, [], [])
+    # Three answered, fewer than k: the count is withheld with every theme.
     assert summary["free_text"] == [
         {
             "question": "improve",
@@ -208,6 +210,17 @@ def test_summary_without_breakdown_has_the_spec_shape() -> None:
                     "suppressed": True,
                 }
             ],
+        }
+    ]
+    assert summary["text_themes"] == [
+        {
+            "code": "workload",
+            "label": "Workload",
+            "respondents": None,
+            "of": 40,
+            "of_answered": None,
+            "percent": None,
+            "suppressed": True,
         }
     ]
     json.dumps(summary, allow_nan=False)
