@@ -235,3 +235,10 @@ def release_held(session: Session) -> int:
     moved = sum(holding.move_held(engine, wave_id, min_batch=1) for wave_id in waves)
     session.expire_all()
     return moved
+
+
+def count_submissions(session: Session) -> int:
+    """Submissions stored: responses, and invited answers held until released."""
+    session.expire_all()
+    held = len(session.exec(select(HeldSubmission.id)).all())
+    return held + len(session.exec(select(Response.id)).all())

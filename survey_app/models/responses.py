@@ -124,6 +124,9 @@ class HeldSubmission(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     survey_id: int = Field(foreign_key="survey.id")
     wave_id: int = Field(foreign_key="wave.id", index=True)
+    #: The organisation the answers are about, as on the response (and in the payload): the
+    #: response-rate dashboard counts held answers in its scope with the responses.
+    organisation_id: int = Field(foreign_key="organisation.id")
     #: As `Response.submission_key`: the page sent again is recognised while it is held.
     submission_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
     #: The whole submission as one JSON object: the organisation, the date, on_record, the

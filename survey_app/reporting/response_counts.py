@@ -14,11 +14,20 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from reports.suppression import check_min_n, withheld_groups
-from survey_app.models import Invitation, Organisation, OrgLevel, Response, Survey, Wave
+from survey_app.models import (
+    HeldSubmission,
+    Invitation,
+    Organisation,
+    OrgLevel,
+    Response,
+    Survey,
+    Wave,
+)
 from survey_app.services import responses as response_service
 
 org_t = Organisation.__table__  # type: ignore[attr-defined]
 response_t = Response.__table__  # type: ignore[attr-defined]
+held_t = HeldSubmission.__table__  # type: ignore[attr-defined]
 
 
 def breakdown_level(scope: Organisation | None) -> OrgLevel:
@@ -151,8 +160,9 @@ class ResponseRates:
     as_of: datetime
     rows: list[RateRow]
     total: RateRow
-    #: The wave's responses in scope from every route (the open link included); None when
-    #: withheld, for the reason in `responses_withheld`.
+    #: The wave's responses in scope from every route (the open link included), and the
+    #: invited answers held to be released with others; None when withheld, for the reason in
+    #: `responses_withheld`.
     responses: int | None
     responses_withheld: Withheld | None
 
@@ -225,12 +235,27 @@ def response_rates(
         .join(org_t, org_t.c.id == response_t.c.organisation_id)
         .where(response_t.c.wave_id == wave.id)
     )
+    # Invited answers to an anonymous survey held until released in a batch (`holding`) have
+    # been received, and their invitations count as answered: they count here too.
+    held: sa.Select[bool, None, None, Any, int] = (
+        sa.select(
+            sa.true(),
+            sa.null(),
+            sa.null(),
+            sa.literal_column("0"),
+            sa.func.count(),
+        )
+        .select_from(held_t)
+        .join(org_t, org_t.c.id == held_t.c.organisation_id)
+        .where(held_t.c.wave_id == wave.id)
+    )
     if scope is not None:
         in_scope = org_t.c[scope.level.path_column] == scope.id
         by_organisation = by_organisation.where(in_scope)
         responses = responses.where(in_scope)
+        held = held.where(in_scope)
     as_of = response_service.utcnow()
-    counted = session.connection().execute(sa.union_all(by_organisation, responses)).all()
+    counted = session.connection().execute(sa.union_all(by_organisation, responses, held)).all()
     all_routes = sum(row.answered for row in counted if row.is_responses)
     outside = f"Not in any {level.label.lower()}"
     # In code order, the ones at no organisation of the level last: the order that breaks

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -78,6 +78,7 @@ def hold(session: Session, new: NewResponse, submission_key: str | None) -> Held
         id=secrets.token_hex(16),
         survey_id=response.survey_id,
         wave_id=response.wave_id,
+        organisation_id=response.organisation_id,
         submission_key=submission_key,
         payload=json.dumps(payload, separators=(",", ":")),
     )
@@ -110,9 +111,6 @@ def release_when_due(engine: Engine, wave_id: int) -> int:
     `MIN_BATCH` are held; returns how many were moved. The claim stands whatever happens here:
     a database that fails now leaves them held for the next release (logged, not raised)."""
     try:
-        with Session(engine) as session:
-            if held_count(session, wave_id) < MIN_BATCH:
-                return 0
         return move_held(engine, wave_id)
     except OperationalError as error:
         log.warning("held submissions not released now, kept for the next release: %s", error)
@@ -130,6 +128,10 @@ def move_held(
     held, as closing a wave does)."""
     table: Any = HeldSubmission.__table__  # type: ignore[attr-defined]
     with Session(engine, expire_on_commit=False) as session:
+        # Counted first, so a release with nothing to do takes no write lock (SQLite has one).
+        if held_count(session, wave_id) < min_batch:
+            return 0
+        session.rollback()
         if engine.dialect.name == "sqlite":
             # Deleted held rows are overwritten in the file, not left in its free pages.
             session.connection().exec_driver_sql("PRAGMA secure_delete = ON")
@@ -251,14 +253,8 @@ def release_wave(session: Session, wave: Wave) -> int:
     """Release every submission held for `wave`, however few, in a transaction of its own
     after the session's has committed: its close, or the start of the next wave. Returns how
     many were moved."""
+    if held_count(session, stored_id(wave)) == 0:
+        # Nothing to release: no connection of its own (the demo builds its waves inside one
+        # transaction, which a second connection would wait for).
+        return 0
     return move_held(engine_of(session), stored_id(wave), min_batch=1)
-
-
-def held_submissions(session: Session, wave_ids: Sequence[int]) -> dict[int, int]:
-    """How many submissions are held per wave of `wave_ids` (waves with none are absent)."""
-    rows = session.exec(
-        select(HeldSubmission.wave_id, func.count())
-        .where(col(HeldSubmission.wave_id).in_(wave_ids))
-        .group_by(col(HeldSubmission.wave_id))
-    ).all()
-    return dict(rows)

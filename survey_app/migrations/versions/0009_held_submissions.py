@@ -28,10 +28,12 @@ def upgrade() -> None:
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("survey_id", sa.Integer(), nullable=False),
         sa.Column("wave_id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
         sa.Column("submission_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["survey_id"], ["survey.id"]),
         sa.ForeignKeyConstraint(["wave_id"], ["wave.id"]),
+        sa.ForeignKeyConstraint(["organisation_id"], ["organisation.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(op.f("ix_heldsubmission_wave_id"), "heldsubmission", ["wave_id"])
