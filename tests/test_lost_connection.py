@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 from survey_app.db import database_unavailable
 from survey_app.models import Answer, Organisation, Question, Response, Survey
 from survey_app.services.invitations import create_invitations
-from tests.conftest import POSTGRES_URL, count_responses
+from tests.conftest import POSTGRES_URL, count_responses, count_submissions, release_held
 from tests.test_respond import PLACEMENT, placement_answers
 
 SAVED_NOTHING = "Your answers may not have been saved"
@@ -244,16 +244,19 @@ def test_used_invitation_sent_again_from_the_stored_page_is_thanked(
     fault.at_commit(monkeypatch, after_commit=True)
     failed = client.post(url, data=data)
     assert failed.status_code == 503
-    assert count_responses(db_session) == 1  # stored, and the invitation marked used
+    # Stored (held until released with others), and the invitation marked used.
+    assert count_submissions(db_session) == 1
 
     again = dict(data, csrf_token=hidden_field(failed.text, "csrf_token"))
     sent_again = client.post(url, data=again)
     assert sent_again.status_code == 303
-    assert count_responses(db_session) == 1
+    assert count_submissions(db_session) == 1
     # Anyone else using the link, or the same person with a new page, is told it is used.
     assert client.post(url, data=page_answers(client, PLACEMENT)).status_code == 410
     assert client.get(url).status_code == 410
-    assert count_responses(db_session) == 1
+    assert count_submissions(db_session) == 1
+    # Released, it is one response.
+    assert release_held(db_session) == 1 and count_responses(db_session) == 1
 
 
 def test_page_sent_twice_at_once_stores_one_response(

@@ -33,7 +33,7 @@ from survey_app.services.definitions import load_definition_files
 from survey_app.services.invitations import create_invitations
 from survey_app.services.saved_answers import save_answers
 from survey_app.services.waves import close_survey, forget_closed_wave_addresses
-from tests.conftest import count_responses
+from tests.conftest import count_responses, release_held
 from tests.test_respond import PLACEMENT
 
 #: The placement survey's sections, in order: one page each.
@@ -178,8 +178,9 @@ def walk_to_check_page(
 
 def stored_by_code(session: Session, survey: Survey) -> dict[str, Any]:
     """The one stored response's answers by question code: the scale value, the option's code
-    or the text, as stored."""
-    session.expire_all()
+    or the text, as stored; an invited answer to the placement survey is released from holding
+    first."""
+    release_held(session)
     response = session.exec(select(Response)).one()
     questions = {question.id: question for question in survey.questions}
     stored: dict[str, Any] = {}

@@ -9,8 +9,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from survey_app.cli.common import echo_json, fails_cleanly, read_import
-from survey_app.db import get_session
-from survey_app.services import ServiceError
+from survey_app.db import get_engine, get_session
+from survey_app.services import ServiceError, holding
 from survey_app.services import organisations as org_service
 from survey_app.services import responses as response_service
 from survey_app.services import retention as retention_service
@@ -61,9 +61,12 @@ def import_responses(slug: str, file: Path, skip_invalid: bool, wave_number: int
 def purge(dry_run: bool, slug: str | None) -> None:
     """Delete the responses older than their survey's retention period, with their answers
     and the invitations used before then; all in one transaction. Then forget the invitees'
-    addresses of every wave closed by now."""
+    addresses of every wave closed by now, and release held submissions (as release-held)."""
     session = get_session()
     now = response_service.utcnow()
+    only = survey_service.require_survey(session, slug) if slug else None
+    # Held submissions first, so those past the period go with the other responses.
+    released = [] if dry_run else holding.release_held(get_engine(), session, now, only)
     results = retention_service.purge(session, now, slug=slug, dry_run=dry_run)
     if not results:
         click.echo("no survey has a retention period; nothing deleted")
@@ -79,11 +82,19 @@ def purge(dry_run: bool, slug: str | None) -> None:
         )
     if not dry_run and any(result.responses for result in results):
         retention_service.forget_cached_reports(Path(current_app.config["REPORT_CACHE_DIR"]))
-    only = survey_service.require_survey(session, slug) if slug else None
     addresses = wave_service.forget_closed_wave_addresses(session, now, only, dry_run=dry_run)
     click.echo(
         f"{'would forget' if dry_run else 'forgot'} {addresses} invitee addresses of closed waves"
     )
+    _echo_released(released)
+
+
+def _echo_released(released: list[holding.Released]) -> None:
+    for wave in released:
+        click.echo(
+            f"{wave.survey_slug} wave {wave.wave_number}: released {wave.moved} held "
+            f"submissions into responses, {wave.still_held} still held"
+        )
 
 
 @click.group("responses")
@@ -112,6 +123,21 @@ def responses_list(slug: str, org_code: str | None, fmt: str) -> None:
         return
     for response in found:
         click.echo(_describe_response(response))
+
+
+@responses_group.command("release-held")
+@click.option("--survey", "slug", default=None, help="Only this survey (default: every survey).")
+@with_appcontext
+@fails_cleanly
+def responses_release_held(slug: str | None) -> None:
+    """Turn invited answers to anonymous surveys, held since they were sent, into responses:
+    every one of a closed wave, and of an open wave in shuffled batches of at least ten."""
+    session = get_session()
+    only = survey_service.require_survey(session, slug) if slug else None
+    released = holding.release_held(get_engine(), session, response_service.utcnow(), only)
+    if not released:
+        click.echo("no submissions are held")
+    _echo_released(released)
 
 
 def _describe_response(response: retention_service.StoredResponse) -> str:

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from survey_app.demo.storing import insert_responses, likert_answer, text_answer
 from survey_app.models import Organisation, OrgLevel, Survey
-from survey_app.services.responses import stored_time
+from survey_app.services.response_rows import stored_time
 
 _ICB_RATERS = 15
 _ICB_ON_RECORD = 21

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from survey_app.demo.organisations import HUBS, demo_hub_code
 from survey_app.demo.storing import choice_answer, insert_responses, likert_answer, text_answer
 from survey_app.models import Organisation, OrgLevel, QuestionType, Survey, Wave
-from survey_app.services.responses import stored_time
+from survey_app.services.response_rows import stored_time
 from survey_app.services.waves import start_wave
 
 PLACEMENT_RESPONSES = 2000

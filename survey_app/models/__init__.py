@@ -3,7 +3,13 @@
 from survey_app.models.audit import AuditAction, AuditEvent
 from survey_app.models.ids import stored_id
 from survey_app.models.organisations import Organisation, OrgLevel
-from survey_app.models.responses import Answer, Invitation, Response, SavedAnswers
+from survey_app.models.responses import (
+    Answer,
+    HeldSubmission,
+    Invitation,
+    Response,
+    SavedAnswers,
+)
 from survey_app.models.surveys import (
     ChoiceOption,
     InvalidTransition,
@@ -23,6 +29,7 @@ __all__ = [
     "AuditAction",
     "AuditEvent",
     "ChoiceOption",
+    "HeldSubmission",
     "InvalidTransition",
     "Invitation",
     "OrgLevel",

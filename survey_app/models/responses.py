@@ -111,6 +111,29 @@ class SavedAnswers(SQLModel, table=True):
     saved_at: datetime
 
 
+class HeldSubmission(SQLModel, table=True):
+    """An invited answer to an anonymous survey, sealed until it is released into `response`.
+
+    The claim stores it in the transaction that marks the invitation used, so the two rows share
+    that transaction; the response and answers are written later by a release, in batches of
+    submissions shuffled together, by a transaction that touches no invitation. It therefore
+    holds no invitation reference and no time finer than the date, and its id is random.
+    """
+
+    #: 32 random hexadecimal digits: says nothing about order.
+    id: str = Field(primary_key=True, max_length=32)
+    survey_id: int = Field(foreign_key="survey.id")
+    wave_id: int = Field(foreign_key="wave.id", index=True)
+    #: The organisation the answers are about, as on the response (and in the payload): the
+    #: response-rate dashboard counts held answers in its scope with the responses.
+    organisation_id: int = Field(foreign_key="organisation.id")
+    #: As `Response.submission_key`: the page sent again is recognised while it is held.
+    submission_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    #: The whole submission as one JSON object: the organisation, the date, on_record, the
+    #: Likert vector and every answer (`survey_app.services.holding` writes and reads it).
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+
+
 #: In Response.likert_values an answer v is the character chr(LIKERT_ZERO + v), so "0" is no
 #: answer and a five-point scale reads as its digits; ASCII holds values up to MAX_LIKERT_VALUE.
 LIKERT_ZERO = ord("0")

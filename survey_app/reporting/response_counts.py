@@ -15,7 +15,15 @@ from sqlmodel import Session
 
 from reports.disclosure import CellCounts, decide_withheld
 from reports.suppression import check_min_n
-from survey_app.models import Invitation, Organisation, OrgLevel, Response, Survey, Wave
+from survey_app.models import (
+    HeldSubmission,
+    Invitation,
+    Organisation,
+    OrgLevel,
+    Response,
+    Survey,
+    Wave,
+)
 from survey_app.models.ids import stored_id
 from survey_app.reporting.disclosure import organisation_hierarchy, wave_disclosure
 from survey_app.reporting.scope import scoped
@@ -23,6 +31,7 @@ from survey_app.services import responses as response_service
 
 org_t = Organisation.__table__  # type: ignore[attr-defined]
 response_t = Response.__table__  # type: ignore[attr-defined]
+held_t = HeldSubmission.__table__  # type: ignore[attr-defined]
 
 
 def breakdown_level(scope: Organisation | None) -> OrgLevel:
@@ -164,8 +173,9 @@ class ResponseRates:
     as_of: datetime
     rows: list[RateRow]
     total: RateRow
-    #: The wave's responses in scope from every route (the open link included); None when
-    #: withheld, for the reason in `responses_withheld`.
+    #: The wave's responses in scope from every route (the open link included), and the
+    #: invited answers held to be released with others; None when withheld, for the reason in
+    #: `responses_withheld`.
     responses: int | None
     responses_withheld: Withheld | None
 
@@ -239,10 +249,26 @@ def response_rates(
         wave,
         scope,
     )
+    # Invited answers to an anonymous survey held until released in a batch (`holding`) have
+    # been received, and their invitations count as answered: they count here too.
+    held: sa.Select[bool, None, None, Any, int] = (
+        sa.select(
+            sa.true(),
+            sa.null(),
+            sa.null(),
+            sa.literal_column("0"),
+            sa.func.count(),
+        )
+        .select_from(held_t)
+        .join(org_t, org_t.c.id == held_t.c.organisation_id)
+        .where(held_t.c.wave_id == wave.id)
+    )
     if scope is not None:
-        by_organisation = by_organisation.where(org_t.c[scope.level.path_column] == scope.id)
+        in_scope = org_t.c[scope.level.path_column] == scope.id
+        by_organisation = by_organisation.where(in_scope)
+        held = held.where(in_scope)
     as_of = response_service.utcnow()
-    counted = session.connection().execute(sa.union_all(by_organisation, responses)).all()
+    counted = session.connection().execute(sa.union_all(by_organisation, responses, held)).all()
     all_routes = sum(row.answered for row in counted if row.is_responses)
     outside = f"Not in any {level.label.lower()}"
     # In code order, the ones at no organisation of the level last: the order that breaks
@@ -278,7 +304,8 @@ def response_rates(
     scope_responses = wave_disclosure(session.connection(), wave.survey, wave, min_n).states(
         scope.id if scope is not None else None
     )
-    if scope_responses.responses[0]:
+    # Held answers count among those received, so the count shown can exceed the reports'.
+    if scope_responses.responses[0] or 0 < all_routes < min_n:
         responses_withheld = _reason(all_routes, min_n)
     elif not total_withheld and 0 < all_routes - total_answered < min_n:
         responses_withheld = Withheld.OPEN_LINK_FEWER_THAN_K

@@ -4,32 +4,36 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from survey_app.models import (
-    Answer,
     AuditAction,
+    HeldSubmission,
     Invitation,
     Organisation,
     Question,
-    QuestionType,
     Response,
     SavedAnswers,
     Survey,
     Wave,
     stored_id,
 )
-from survey_app.models.responses import likert_vector_columns
 from survey_app.questions import InvalidAnswer, ParsedAnswer, parse_answer
-from survey_app.services import ServiceError, audit
+from survey_app.services import ServiceError, audit, holding
 from survey_app.services.audit import COMMAND_LINE, Actor
 from survey_app.services.organisations import OrganisationChoice
+from survey_app.services.response_rows import (
+    NewResponse,
+    new_response,
+    store_responses,
+    stored_time,
+)
 
 RESERVED_COLUMNS = ("org_code", "submitted_at", "on_record")
 MAX_IMPORT_ROWS = 200_000
@@ -48,14 +52,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def stored_time(survey: Survey, moment: datetime) -> datetime:
-    """The time as stored for `survey`: only the date for an anonymous survey, so a response
-    cannot be matched to the invitation used at the same moment."""
-    if survey.anonymous:
-        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    return moment
-
-
 def submit_response(
     session: Session,
     survey: Survey,
@@ -65,19 +61,23 @@ def submit_response(
     invitation: Invitation | None = None,
     submission_key: str | None = None,
     wave: Wave | None = None,
-) -> Response:
-    """Store one response to the survey's current wave and mark its invitation used, in one
-    transaction. `wave` is that wave when the caller has read it already (the respondent's
-    pages, whose survey is a shared definition without its waves).
+) -> Response | HeldSubmission:
+    """Store one submission to the survey's current wave and mark its invitation used, in one
+    transaction; returns the response, or for an invited answer to an anonymous survey the
+    held submission that a release will turn into one (`survey_app.services.holding`): such
+    an answer is stored in full and for good when this returns, and becomes a response with
+    at least nine others. `wave` is the current wave when the caller has read it already (the
+    respondent's pages, whose survey is a shared definition without its waves).
 
     Refuses SurveyNotAccepting when the current wave is not open now and InvitationAlreadyUsed
     when the invitation was used, even by a submission racing this one: the conditional UPDATE
     lets exactly one of them mark it. On any refusal nothing is stored.
 
-    `submission_key` names the form page the answers came from. When a response with that key
-    is already stored, that response is returned and nothing more is stored: the same page sent
-    again (after a lost connection, whose COMMIT may have gone through, or a double click) is
-    stored exactly once, also when its invitation is marked used by the first sending.
+    `submission_key` names the form page the answers came from. When a submission with that
+    key is already stored (held or a response), it is returned and nothing more is stored: the
+    same page sent again (after a lost connection, whose COMMIT may have gone through, or a
+    double click) is stored exactly once, also when its invitation is marked used by the first
+    sending.
     """
     now = utcnow()
     wave = wave or survey.current_wave
@@ -85,6 +85,7 @@ def submit_response(
         raise SurveyNotAccepting(f"{wave.label} is not taking responses")
     if invitation is not None and invitation.wave_id != wave.id:
         raise SurveyNotAccepting(f"the invitation is not to {wave.label}, the one now open")
+    stored: Response | HeldSubmission
     try:
         if invitation is not None:
             marked = session.exec(
@@ -99,85 +100,43 @@ def submit_response(
             session.exec(
                 delete(SavedAnswers).where(col(SavedAnswers.invitation_id) == invitation.id)
             )
-        new = _new_response(survey, wave, organisation, answers, on_record, now)
-        new.response.submission_key = submission_key
-        _store(session, [new])
+        new = new_response(survey, wave, organisation, answers, on_record, now)
+        if holding.holds(survey, invited=invitation is not None):
+            stored = holding.hold(session, new, submission_key)
+        else:
+            new.response.submission_key = submission_key
+            store_responses(session, [new])
+            stored = new.response
         session.commit()
     except (InvitationAlreadyUsed, IntegrityError):
         session.rollback()
         # The page was stored before (its key is unique, so the INSERT failed), or a copy of
-        # it sent at the same moment holds the invitation: that is the page's one response.
+        # it sent at the same moment holds the invitation: that is the page's one submission.
         # No look-up beforehand: a page sent again is rare, a round trip per response is not.
-        earlier = _response_with_key(session, submission_key) if submission_key else None
+        earlier = _stored_with_key(session, submission_key) if submission_key else None
         if earlier is not None:
             return earlier
         raise
     except BaseException:
         session.rollback()
         raise
-    return new.response
+    if isinstance(stored, HeldSubmission):
+        # In a transaction of its own, after the claim's: never the one that used the link.
+        holding.release_when_due(holding.engine_of(session), stored.wave_id)
+    return stored
 
 
 def already_submitted(session: Session, submission_key: str | None) -> bool:
-    """Whether the form page with `submission_key` has been stored (False for no key)."""
-    return submission_key is not None and _response_with_key(session, submission_key) is not None
+    """Whether the form page with `submission_key` has been stored, as a response or held
+    (False for no key)."""
+    return submission_key is not None and _stored_with_key(session, submission_key) is not None
 
 
-def _response_with_key(session: Session, submission_key: str) -> Response | None:
-    return session.exec(select(Response).where(Response.submission_key == submission_key)).first()
-
-
-@dataclass(frozen=True, slots=True)
-class _NewResponse:
-    """A response to store and its answers by question id."""
-
-    response: Response
-    answers: Mapping[int, ParsedAnswer]
-
-
-def _new_response(
-    survey: Survey,
-    wave: Wave,
-    organisation: Organisation | OrganisationChoice,
-    answers: Mapping[int, ParsedAnswer],
-    on_record: bool,
-    submitted_at: datetime,
-) -> _NewResponse:
-    response = Response(
-        survey_id=stored_id(survey),
-        wave_id=stored_id(wave),
-        organisation_id=stored_id(organisation),
-        submitted_at=stored_time(survey, submitted_at),
-        on_record=on_record and survey.asks_on_record,
-        # Derived from the answers in the same transaction, for the summaries to read.
-        **likert_vector_columns(
-            {stored_id(q) for q in survey.questions if q.type == QuestionType.LIKERT},
-            {qid: parsed.value for qid, parsed in answers.items() if parsed.value is not None},
-        ),
-    )
-    return _NewResponse(response, answers)
-
-
-def _store(session: Session, new_responses: Sequence[_NewResponse]) -> None:
-    """Add `new_responses` and their answers to the session's transaction (not committed).
-    The responses go in as objects, whose ids the answers need; the answers as plain rows of
-    one Core INSERT executed for all of them, so that a submission's twenty answers are not
-    twenty ORM objects."""
-    session.add_all([new.response for new in new_responses])
-    session.flush()
-    rows = [
-        {
-            "response_id": new.response.id,
-            "question_id": question_id,
-            "value": parsed.value,
-            "option_id": parsed.option_id,
-            "text": parsed.text,
-        }
-        for new in new_responses
-        for question_id, parsed in new.answers.items()
-    ]
-    if rows:
-        session.execute(insert(Answer.__table__), rows)  # type: ignore[attr-defined]
+def _stored_with_key(session: Session, submission_key: str) -> Response | HeldSubmission | None:
+    response = session.exec(
+        select(Response).where(Response.submission_key == submission_key)
+    ).first()
+    return response or holding.held_with_key(session, submission_key)
 
 
 @dataclass(slots=True)
@@ -237,7 +196,7 @@ def import_responses(
         ).all()
     }
     report = ImportReport()
-    responses: list[_NewResponse] = []
+    responses: list[NewResponse] = []
     now = utcnow()
     for row_number, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
@@ -267,7 +226,7 @@ def import_responses(
             + "\n".join(shown)
             + (f"\n... and {more} more" if more else "")
         )
-    _store(session, responses)
+    store_responses(session, responses)
     audit.record(
         session,
         AuditAction.RESPONSES_IMPORTED,
@@ -299,7 +258,7 @@ def _response_from_row(
     record: Mapping[str, str],
     now: datetime,
     max_text: int,
-) -> _NewResponse:
+) -> NewResponse:
     org_code = record["org_code"].strip()
     organisation = organisations.get(org_code)
     if organisation is None:
@@ -321,7 +280,7 @@ def _response_from_row(
             raise _RowError(code, str(exc)) from None
         if parsed is not None:
             answers[stored_id(question)] = parsed
-    return _new_response(survey, wave, organisation, answers, on_record, submitted_at)
+    return new_response(survey, wave, organisation, answers, on_record, submitted_at)
 
 
 def _parse_time(raw: str, now: datetime) -> datetime:

@@ -23,6 +23,7 @@ from survey_app.models.surveys import default_wave_name
 from survey_app.services import FieldError, ServiceError
 from survey_app.services import responses as response_service
 from survey_app.services.audit import COMMAND_LINE, Actor, record
+from survey_app.services.holding import release_wave
 from survey_app.services.saved_answers import (
     discard_closed_waves_saved_answers,
     discard_wave_saved_answers,
@@ -41,12 +42,16 @@ def open_survey(session: Session, survey: Survey, actor: Actor = COMMAND_LINE) -
 def close_survey(session: Session, survey: Survey, actor: Actor = COMMAND_LINE) -> Survey:
     """Close the current wave of `survey` to responses, and forget the addresses of its
     invitations and the answers its invitees saved part-way, committed with its audit event;
-    returns the survey. Refuses (InvalidTransition) a wave that is not open."""
+    then release its held submissions, however few (`holding`). Returns the survey. Refuses
+    (InvalidTransition) a wave that is not open."""
     wave = survey.current_wave
     wave.close(response_service.utcnow())
     forget_wave_addresses(session, wave)
     discard_wave_saved_answers(session, wave)
-    return _status_changed(session, survey, AuditAction.SURVEY_CLOSED, actor)
+    closed = _status_changed(session, survey, AuditAction.SURVEY_CLOSED, actor)
+    # Its last invited answers, however few, become responses for its report.
+    release_wave(session, wave)
+    return closed
 
 
 def _status_changed(session: Session, survey: Survey, action: AuditAction, actor: Actor) -> Survey:
@@ -110,7 +115,8 @@ def start_wave(
     """Start the next wave of `survey` for a new period, committed with its audit event;
     returns it. The new wave is numbered one past the current one, named `name` (default
     "Wave N"), and waits as a draft to be opened by hand or by its opening date `opens_at`
-    (UTC); `closes_at` closes it by itself. The addresses of the wave before are forgotten.
+    (UTC); `closes_at` closes it by itself. The addresses of the wave before are forgotten and
+    its held submissions released.
 
     Refuses (FieldError, naming the field) a name over 120 characters and a closing date not
     after the opening date or already past; (ServiceError) a current wave not closed now, and
@@ -160,6 +166,8 @@ def start_wave(
         raise ServiceError(
             f"wave {wave.number} of {survey.slug} was started by someone else at the same moment"
         ) from None
+    # A wave closed by its date has had no close to release what it held.
+    release_wave(session, current)
     return wave
 
 

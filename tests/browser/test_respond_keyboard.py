@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from survey_app.models import Answer, Invitation, Organisation, Response, SavedAnswers, Survey
 from survey_app.services.invitations import create_invitations
 from tests.browser.conftest import focused_matches, press_until_focused
+from tests.conftest import release_held
 
 if TYPE_CHECKING:  # Playwright may be absent: the tests are then skipped, not broken
     from playwright.sync_api import Browser, Page
@@ -65,8 +66,8 @@ def continue_through(
 
 def stored_answers(session: Session, survey: Survey) -> tuple[Response, dict[str, Any]]:
     """The one stored response and its answers by question code (scale value, option code or
-    text)."""
-    session.expire_all()
+    text); an invited answer to the placement survey is released from holding first."""
+    release_held(session)
     response = session.exec(select(Response)).one()
     questions = {question.id: question for question in survey.questions}
     answers: dict[str, Any] = {}
