@@ -50,6 +50,21 @@ def _bool_setting(name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}")
 
 
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _redis_url_setting(name: str) -> str | None:
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(_REDIS_SCHEMES):
+        raise ConfigError(
+            f"{name} must start with redis://, rediss:// or unix:// "
+            f"(e.g. redis://redis.internal:6379/0), not {raw[:40]!r}"
+        )
+    return raw
+
+
 def default_database_url() -> str:
     """The SQLite database under the instance folder."""
     return f"sqlite:///{INSTANCE_PATH / 'survey.db'}"
@@ -82,7 +97,13 @@ class Config:
         self.SESSION_COOKIE_SECURE: bool = not self.DEVELOPMENT
         self.REMEMBER_COOKIE_HTTPONLY: bool = True
         self.RATELIMIT_ENABLED: bool = os.environ.get("RATELIMIT_ENABLED", "true") != "false"
-        self.RATELIMIT_STORAGE_URI: str = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        #: The Redis that several processes and hosts share: rate-limit counts and the report
+        #: queue live there. None (unset): each process counts for itself and renders reports
+        #: in process, as `make run` does.
+        self.REDIS_URL: str | None = _redis_url_setting("REDIS_URL")
+        self.RATELIMIT_STORAGE_URI: str = (
+            os.environ.get("RATELIMIT_STORAGE_URI") or self.REDIS_URL or "memory://"
+        )
         self.RATELIMIT_HEADERS_ENABLED: bool = True
         #: How many proxies in front of the app (TLS terminator, load balancer) each append
         #: the address they received from to X-Forwarded-For: the client's address, which rate
@@ -150,5 +171,8 @@ class TestConfig(Config):
         self.SESSION_COOKIE_SECURE = False
         self.SUPPRESSION_MIN_N = 5
         self.REPORT_CACHE_DIR = tempfile.mkdtemp(prefix="survey-app-reports-")
-        # The tests that check rate limits turn them on for themselves.
+        # The tests that check rate limits turn them on for themselves; those that need Redis
+        # (TEST_REDIS_URL) set it themselves, so the environment's never leaks into the others.
         self.RATELIMIT_ENABLED = False
+        self.REDIS_URL = None
+        self.RATELIMIT_STORAGE_URI = "memory://"
