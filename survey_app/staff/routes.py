@@ -20,7 +20,7 @@ from flask import (
     url_for,
 )
 from flask import session as cookie_session
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response as HttpResponse
 
 from forms.staff import LoginForm, SignOutForm
@@ -28,7 +28,7 @@ from reports.export import summary_to_csv, summary_to_xlsx
 from reports.pdf import data_fingerprint
 from reports.pdf_sandbox import ASSETS as REPORT_ASSETS
 from reports.pdf_sandbox import ReportRenderingError
-from survey_app.auth import staff_required
+from survey_app.auth import sign_in, staff_required
 from survey_app.config import VERSION
 from survey_app.db import get_session
 from survey_app.lookups import survey_or_404
@@ -60,7 +60,7 @@ from survey_app.services import ServiceError, audit
 from survey_app.services.access import ScopeNotAllowed, UnknownScope, report_scope
 from survey_app.services.responses import utcnow
 from survey_app.services.surveys import survey_listing
-from survey_app.services.users import authenticate, scope_organisations
+from survey_app.services.users import authenticate, end_sessions, scope_organisations
 from survey_app.staff import bp
 from survey_app.staff.report_choices import report_form_for
 
@@ -146,7 +146,7 @@ def login() -> str | tuple[str, int] | HttpResponse:
         user = authenticate(get_session(), form.email.data or "", form.password.data or "")
         if user is not None:
             cookie_session.clear()
-            login_user(user)
+            sign_in(user)
             _audit(AuditAction.SIGN_IN, actor=audit.Actor.of_user(user, request.remote_addr))
             return redirect(_safe_next(request.args.get("next")), code=303)
         # The address as typed, so mistakes and guesses can be told apart; never the password.
@@ -159,7 +159,10 @@ def login() -> str | tuple[str, int] | HttpResponse:
 
 @bp.post("/logout")
 def logout() -> HttpResponse:
+    """Sign out: this cookie, and every other session of the user on every host (a copy of
+    the cookie taken before no longer works)."""
     if current_user.is_authenticated:
+        end_sessions(get_session(), current_user.id)
         _audit(AuditAction.SIGN_OUT)
     logout_user()
     cookie_session.clear()
