@@ -9,22 +9,24 @@ empty; they are skipped, with the reason, where no Redis answers there (CI has o
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from survey_app import config as settings
 from survey_app import create_app
 from survey_app.models import User
 from survey_app.services.users import deactivate_user, reactivate_user
 from tests.conftest import STAFF_PASSWORD, csrf_token
-from tests.test_staff import LEAD, lead, placement_data
+from tests.test_staff import ADMIN, LEAD, admin, lead, placement_data
 
-__all__ = ["lead", "placement_data"]  # fixtures these tests use
+__all__ = ["admin", "lead", "placement_data"]  # fixtures these tests use
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SUMMARY = "/api/surveys/placement-quality/summary"
@@ -183,6 +185,162 @@ def test_without_redis_each_process_counts_in_memory(
     statuses = [_wrong_password(host.test_client(), i) for i in range(11)]
     assert statuses == [400] * 10 + [429]
     host.extensions["survey_app.engine"].dispose()
+
+
+# --- PDF reports: rendered once, by a worker, stored where every host reads them -----------------
+
+PDF = "/reports/placement-quality.pdf"
+
+
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the PDFs rendered in this process (web requests and the test's worker alike)."""
+    import survey_app.reporting.report as report_module
+
+    calls: list[int] = []
+    real = report_module.render_report_pdf
+
+    def counting(*args: Any, **kwargs: Any) -> bytes:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(report_module, "render_report_pdf", counting)
+    return calls
+
+
+def queued_jobs(connection: Any) -> int:
+    from rq import Queue
+
+    from survey_app.reporting.report_jobs import QUEUE_NAME
+
+    return len(Queue(QUEUE_NAME, connection=connection).jobs)
+
+
+def run_worker(host: Flask) -> None:
+    """What `survey-app worker --burst` does on a host: render every queued report, then stop."""
+    from rq import SimpleWorker
+
+    from survey_app.reporting.report_jobs import redis_connection, report_queue
+
+    with host.app_context():
+        SimpleWorker([report_queue(host)], connection=redis_connection(host)).work(burst=True)
+
+
+@pytest.fixture
+def queued_hosts(database_url: str, app: Flask, redis_db: Any) -> Iterator[tuple[Flask, Flask]]:
+    hosts = (make_host(database_url, REDIS_URL), make_host(database_url, REDIS_URL))
+    yield hosts
+    for host in hosts:
+        host.extensions["survey_app.engine"].dispose()
+
+
+def test_a_report_asked_for_on_one_host_is_rendered_by_a_worker_and_served_by_the_other(
+    queued_hosts: tuple[Flask, Flask],
+    redis_db: Any,
+    lead: Any,
+    placement_data: None,
+    renders: list[int],
+) -> None:
+    first, second = queued_hosts
+    browser = signed_in(first.test_client())
+    asked = browser.get(PDF)
+    assert asked.status_code == 303
+    progress = asked.headers["Location"]
+    assert "/reports/placement-quality/progress" in progress
+    waiting = browser.get(progress)
+    assert waiting.status_code == 200 and "Preparing your report" in waiting.text
+    assert 'href="/reports/placement-quality/progress' in waiting.text  # "check now", no script
+    # The web request rendered nothing: it queued one job.
+    assert renders == [] and queued_jobs(redis_db) == 1
+    # Asked again on the other host before the worker ran: the same render, not a second.
+    elsewhere = with_cookie(second, session_cookie(browser))
+    assert elsewhere.get(PDF).status_code == 303
+    assert queued_jobs(redis_db) == 1
+
+    run_worker(first)
+
+    assert renders == [1] and queued_jobs(redis_db) == 0
+    ready = elsewhere.get(progress)
+    assert "Your report is ready" in ready.text
+    pdf = elsewhere.get(PDF)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert pdf.headers["Content-Disposition"] == 'attachment; filename="placement-quality-H-EK.pdf"'
+    assert browser.get(PDF).data == pdf.data
+    assert renders == [1]  # served from the database on both hosts
+
+
+def test_each_person_may_have_two_reports_being_prepared_at_once(
+    queued_hosts: tuple[Flask, Flask],
+    redis_db: Any,
+    lead: Any,
+    admin: Any,
+    placement_data: None,
+    renders: list[int],
+) -> None:
+    first, second = queued_hosts
+    browser = signed_in(first.test_client())
+    assert browser.get(PDF).status_code == 303
+    assert with_cookie(second, session_cookie(browser)).get(f"{PDF}?by=pcn").status_code == 303
+    refused = browser.get(f"{PDF}?by=practice")
+    assert refused.status_code == 429
+    assert "You already have 2 reports being prepared" in refused.text
+    assert re.search(r'href="/reports/placement-quality.pdf\?[^"]*by=practice', refused.text)
+    assert queued_jobs(redis_db) == 2
+    # Someone else is not held up by it.
+    other = signed_in(second.test_client(), ADMIN)
+    assert other.get(f"{PDF}?by=icb").status_code == 303
+    assert queued_jobs(redis_db) == 3
+    run_worker(second)
+    assert len(renders) == 3
+    # Once the worker has made them, the lead may ask for another.
+    assert browser.get(f"{PDF}?by=practice").status_code == 303
+
+
+def test_without_redis_a_report_rendered_by_one_host_is_served_by_another(
+    app: Flask,
+    second_host: Flask,
+    db_session: Session,
+    lead: Any,
+    placement_data: None,
+    renders: list[int],
+) -> None:
+    """`make run`'s way, with no queue: a small report is rendered in the request, and kept in
+    the database, where another process or host finds it."""
+    from survey_app.models import StoredReport
+
+    first = signed_in(app.test_client())
+    pdf = first.get(PDF)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and renders == [1]
+    [stored] = db_session.exec(select(StoredReport)).all()
+    assert (stored.status, stored.size) == ("ready", len(pdf.data))
+    again = with_cookie(second_host, session_cookie(first)).get(PDF)
+    assert again.data == pdf.data and renders == [1]
+
+
+def test_a_report_over_the_size_limit_is_not_kept_and_the_page_says_why(
+    queued_hosts: tuple[Flask, Flask], redis_db: Any, lead: Any, placement_data: None
+) -> None:
+    first, _second = queued_hosts
+    first.config["REPORT_MAX_BYTES"] = 10_000  # smaller than any report
+    browser = signed_in(first.test_client())
+    progress = browser.get(PDF).headers["Location"]
+    run_worker(first)
+    page = browser.get(progress)
+    assert "The report could not be made" in page.text
+    assert "over the 0.0 MB a stored report may be (REPORT_MAX_BYTES)" in page.text
+    # "Try again" queues it afresh.
+    assert browser.get(PDF).status_code == 303 and queued_jobs(redis_db) == 1
+
+
+def test_stored_reports_are_deleted_once_they_are_older_than_kept(db_session: Session) -> None:
+    from survey_app.reporting.report_store import read_report, store_report, utcnow
+
+    keep = timedelta(hours=24)
+    then = utcnow() - timedelta(hours=25)
+    store_report(db_session, "a" * 64, b"%PDF old", max_bytes=10**6, keep=keep, now=then)
+    store_report(db_session, "b" * 64, b"%PDF new", max_bytes=10**6, keep=keep)
+    assert read_report(db_session, "a" * 64) is None
+    assert read_report(db_session, "b" * 64) == b"%PDF new"
 
 
 # --- the REDIS_URL setting ---------------------------------------------------------------------

@@ -4,6 +4,7 @@ from survey_app.models.audit import AuditAction, AuditEvent
 from survey_app.models.ids import stored_id
 from survey_app.models.organisations import Organisation, OrgLevel
 from survey_app.models.responses import Answer, Invitation, Response, SavedAnswers
+from survey_app.models.stored_reports import StoredReport
 from survey_app.models.surveys import (
     ChoiceOption,
     InvalidTransition,
@@ -33,6 +34,7 @@ __all__ = [
     "Role",
     "SavedAnswers",
     "ScalePoint",
+    "StoredReport",
     "Survey",
     "SurveyStatus",
     "TextTheme",
