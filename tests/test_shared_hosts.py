@@ -365,3 +365,9 @@ def test_a_redis_url_that_is_not_one_is_refused_by_name(monkeypatch: pytest.Monk
     monkeypatch.setenv("REDIS_URL", "redis.internal:6379")
     with pytest.raises(settings.ConfigError, match=r"REDIS_URL must start with redis://"):
         settings.Config()
+
+
+def test_the_worker_command_needs_redis_and_says_so(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code != 0
+    assert "REDIS_URL is not set" in result.output
