@@ -6,8 +6,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, abort, flash, jsonify, redirect, request
-from flask_login import LoginManager, current_user, login_required
+from flask import Flask, abort, flash, jsonify, redirect, request, session
+from flask_login import LoginManager, current_user, login_required, login_user
 from flask_login.utils import login_url
 from werkzeug.wrappers import Response as HttpResponse
 
@@ -19,6 +19,9 @@ login_manager.login_view = "staff.login"
 login_manager.login_message = "Sign in to see reports."
 login_manager.login_message_category = "info"
 login_manager.session_protection = "strong"
+
+#: The key of the session cookie that holds the user's session version at sign-in.
+SESSION_VERSION_KEY = "session_version"
 
 
 @login_manager.unauthorized_handler
@@ -32,12 +35,26 @@ def _sign_in_first() -> HttpResponse | tuple[HttpResponse, int]:
     return redirect(login_url(login_manager.login_view, next_url=request.full_path.rstrip("?")))
 
 
+def sign_in(user: User) -> None:
+    """Sign `user` in on this request's session cookie, with their session version: the
+    cookie works until they sign out (anywhere) or are deactivated."""
+    login_user(user)
+    session[SESSION_VERSION_KEY] = user.session_version
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
+    """The signed-in user of a session cookie, read from the database on every request: none
+    if deactivated, or if the cookie's session version is not the user's (they signed out,
+    on any host, or were deactivated since), so a copied cookie stops working everywhere."""
     if not user_id.isdigit():
         return None
     user = get_session().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    if session.get(SESSION_VERSION_KEY) != user.session_version:
+        return None
+    return user
 
 
 def staff_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -7,7 +7,6 @@ setting has one name, the environment variable that sets it.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from limits import parse_many
@@ -71,6 +70,21 @@ def _rate_limit_setting(name: str, default: str) -> str:
     return raw.strip()
 
 
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _redis_url_setting(name: str) -> str | None:
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(_REDIS_SCHEMES):
+        raise ConfigError(
+            f"{name} must start with redis://, rediss:// or unix:// "
+            f"(e.g. redis://redis.internal:6379/0), not {raw[:40]!r}"
+        )
+    return raw
+
+
 #: What reports of an open wave count: responses sent before today (daily), or every one.
 REPORT_SNAPSHOTS = ("daily", "live")
 
@@ -116,20 +130,31 @@ class Config:
         self.SESSION_COOKIE_SECURE: bool = not self.DEVELOPMENT
         self.REMEMBER_COOKIE_HTTPONLY: bool = True
         self.RATELIMIT_ENABLED: bool = os.environ.get("RATELIMIT_ENABLED", "true") != "false"
-        self.RATELIMIT_STORAGE_URI: str = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        #: The Redis that several processes and hosts share: rate-limit counts and the report
+        #: queue live there. None (unset): each process counts for itself and renders reports
+        #: in process, as `make run` does.
+        self.REDIS_URL: str | None = _redis_url_setting("REDIS_URL")
+        self.RATELIMIT_STORAGE_URI: str = (
+            os.environ.get("RATELIMIT_STORAGE_URI") or self.REDIS_URL or "memory://"
+        )
         self.RATELIMIT_HEADERS_ENABLED: bool = True
         #: How many proxies in front of the app (TLS terminator, load balancer) each append
         #: the address they received from to X-Forwarded-For: the client's address, which rate
         #: limits count by, is read that many entries from the end. 0 trusts no such header.
         self.TRUSTED_PROXY_COUNT: int = _int_setting("TRUSTED_PROXY_COUNT", 0, minimum=0)
-        #: Where rendered PDF reports are kept, named by their data fingerprint.
-        self.REPORT_CACHE_DIR: str = os.environ.get(
-            "REPORT_CACHE_DIR", str(INSTANCE_PATH / "report-cache")
-        )
-        #: Reports over this many responses are built in the background, with a progress page.
+        #: Reports over this many responses are built in the background, with a progress page
+        #: (without Redis; with it, every report is rendered by a worker).
         self.REPORT_BACKGROUND_MIN_RESPONSES: int = _int_setting(
             "REPORT_BACKGROUND_MIN_RESPONSES", 5000, minimum=0
         )
+        #: The largest rendered PDF kept in the database, in bytes.
+        self.REPORT_MAX_BYTES: int = _int_setting("REPORT_MAX_BYTES", 20_000_000, minimum=100_000)
+        #: Stored reports are deleted this many hours after they were rendered.
+        self.REPORT_KEEP_HOURS: int = _int_setting("REPORT_KEEP_HOURS", 24, minimum=1)
+        #: Renders one user may have queued or running at once; more are refused until one ends.
+        self.REPORT_RENDERS_PER_USER: int = _int_setting("REPORT_RENDERS_PER_USER", 2, minimum=1)
+        #: Seconds a worker may spend on one report before the job is stopped.
+        self.REPORT_JOB_TIMEOUT: int = _int_setting("REPORT_JOB_TIMEOUT", 600, minimum=10)
         #: The address invitation links start with, e.g. https://survey.example.nhs.uk
         self.PUBLIC_URL: str = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
         self._read_mail_settings()
@@ -200,8 +225,10 @@ class TestConfig(Config):
         self.TESTING = True
         self.SESSION_COOKIE_SECURE = False
         self.SUPPRESSION_MIN_N = 5
-        self.REPORT_CACHE_DIR = tempfile.mkdtemp(prefix="survey-app-reports-")
-        # The tests that check rate limits turn them on for themselves.
+        # The tests that check rate limits turn them on for themselves; those that need Redis
+        # (TEST_REDIS_URL) set it themselves, so the environment's never leaks into the others.
         self.RATELIMIT_ENABLED = False
         # Most tests send answers and read the report at once; the snapshot's tests ask for it.
         self.REPORT_SNAPSHOT = "live"
+        self.REDIS_URL = None
+        self.RATELIMIT_STORAGE_URI = "memory://"

@@ -15,8 +15,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from survey_app.errors import json_error, wants_json
 
 csrf = CSRFProtect()
-#: Counts live in RATELIMIT_STORAGE_URI: memory:// per process by default; set redis://... when
-#: several processes serve, so that they share one count.
+#: Counts live in RATELIMIT_STORAGE_URI: by default the Redis of REDIS_URL, which every process
+#: and host shares, so a limit holds across the service; without Redis, memory:// per process.
 limiter = Limiter(key_func=get_remote_address)
 
 #: Failed sign-ins allowed per address, and per account whatever the address.

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select, update
 
 from survey_app.definitions import shipped_definition_paths
 from survey_app.models import Answer, AuditEvent, Invitation, Response, Survey
+from survey_app.reporting.report_store import read_report, store_report
 from survey_app.reporting.summary_data import load_summary
 from survey_app.services.invitations import create_invitations
 from survey_app.services.organisations import organisation_by_code
@@ -242,8 +243,9 @@ def test_one_on_record_response_is_deleted_on_request(
     assert [entry["organisation"] for entry in found] == ["QKS", "QKS"]
     [request] = on_record
     assert request["answers"] == 2
-    cached = Path(app.config["REPORT_CACHE_DIR"]) / "kept-report.pdf"
-    cached.write_bytes(b"%PDF-1.7 a report that still shows the response")
+    kept = b"%PDF-1.7 a report that still shows the response"
+    store_report(db_session, "k" * 64, kept, max_bytes=10**6, keep=timedelta(hours=1))
+    assert read_report(db_session, "k" * 64) == kept
 
     declined = run(runner, "responses", "delete", str(request["id"]), input="n\n")
     assert declined.exit_code != 0
@@ -257,7 +259,8 @@ def test_one_on_record_response_is_deleted_on_request(
     assert len(remaining) == sum(len(ids) for ids in stored.values()) - 1
     assert request["id"] not in _answer_response_ids(db_session)
     assert _orphan_answers(db_session) == 0
-    assert not cached.exists()
+    db_session.expire_all()
+    assert read_report(db_session, "k" * 64) is None
     [event] = _events(db_session, "response-deleted")
     assert event.target == LEADERS
     assert event.details == {"response_id": request["id"], "answers": 2}

@@ -274,7 +274,7 @@ def test_a_large_report_is_built_in_the_background_with_progress(
     placement_data: None,
     sign_in: Callable[..., Any],
 ) -> None:
-    from survey_app.reporting import report_files
+    from survey_app.reporting import report_jobs
 
     app.config["REPORT_BACKGROUND_MIN_RESPONSES"] = 10
     sign_in(ADMIN)
@@ -284,7 +284,7 @@ def test_a_large_report_is_built_in_the_background_with_progress(
     page = client.get(started.headers["Location"])
     assert page.status_code == 200
     assert "Preparing your report" in page.text or "Your report is ready" in page.text
-    report_files._executor.submit(lambda: None).result(timeout=120)  # the queue has drained
+    report_jobs._executor.submit(lambda: None).result(timeout=120)  # the queue has drained
     ready = client.get(started.headers["Location"])
     assert "Your report is ready" in ready.text
     pdf = client.get("/reports/placement-quality.pdf?by=hub")

@@ -21,7 +21,7 @@ from sqlmodel import Session, SQLModel, select
 from survey_app.db import create_db_engine
 from survey_app.migrations.runner import upgrade
 from survey_app.models import AuditEvent, Invitation, Organisation, Response, Survey, User, Wave
-from survey_app.reporting.report_files import report_key
+from survey_app.reporting.report_store import report_key
 from survey_app.reporting.scope import report_wave
 from survey_app.reporting.summary_data import load_summary
 from survey_app.services import ServiceError

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from survey_app.cli import invitations, reports, responses, setup, surveys, users
+from survey_app.cli import invitations, reports, responses, setup, surveys, users, worker
 
 COMMANDS = [
     setup.db_group,
@@ -27,6 +27,7 @@ COMMANDS = [
     setup.demo,
     setup.setup_demo,
     reports.report_group,
+    worker.worker,
 ]
 
 

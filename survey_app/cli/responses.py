@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from survey_app.cli.common import echo_json, fails_cleanly, read_import
 from survey_app.db import get_engine, get_session
+from survey_app.reporting.report_store import forget_reports
 from survey_app.services import ServiceError, holding
 from survey_app.services import organisations as org_service
 from survey_app.services import responses as response_service
@@ -81,7 +82,7 @@ def purge(dry_run: bool, slug: str | None) -> None:
             f"{result.answers} answers, {result.invitations} used invitations"
         )
     if not dry_run and any(result.responses for result in results):
-        retention_service.forget_cached_reports(Path(current_app.config["REPORT_CACHE_DIR"]))
+        forget_reports(session)
     addresses = wave_service.forget_closed_wave_addresses(session, now, only, dry_run=dry_run)
     click.echo(
         f"{'would forget' if dry_run else 'forgot'} {addresses} invitee addresses of closed waves"
@@ -166,5 +167,5 @@ def responses_delete(response_id: int, yes: bool) -> None:
     if not yes:
         click.confirm("Delete this response and its answers?", abort=True)
     retention_service.delete_response(session, response_id)
-    retention_service.forget_cached_reports(Path(current_app.config["REPORT_CACHE_DIR"]))
+    forget_reports(session)
     click.echo(f"deleted response {response_id} and its {found.answers} answers")

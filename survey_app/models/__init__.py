@@ -10,6 +10,7 @@ from survey_app.models.responses import (
     Response,
     SavedAnswers,
 )
+from survey_app.models.stored_reports import StoredReport
 from survey_app.models.surveys import (
     ChoiceOption,
     InvalidTransition,
@@ -40,6 +41,7 @@ __all__ = [
     "Role",
     "SavedAnswers",
     "ScalePoint",
+    "StoredReport",
     "Survey",
     "SurveyStatus",
     "TextTheme",

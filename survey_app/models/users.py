@@ -2,7 +2,7 @@
 
 import enum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, Integer, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 
@@ -29,6 +29,11 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=200)
     role: Role = Field(max_length=10)
     active: bool = True
+    #: Kept in the session cookie at sign-in; raising it (sign-out, deactivation) ends every
+    #: session of this user on every host, however many cookies were copied before.
+    session_version: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, default=0, server_default="0")
+    )
 
     scopes: list["UserScope"] = Relationship(
         sa_relationship_kwargs={"cascade": "all, delete-orphan"}

@@ -4,7 +4,8 @@
 statistics see it), `summary_data` (`load_summary`: a wave's summary from the stored Likert
 vectors and SQL aggregates), `report_inputs` (the period, wording and quotes beside it),
 `report` (`build_summary`, `build_report` and `render_report`, which the web, the command line
-and the benchmarks share), `report_files` (rendered PDFs kept on disk) and `response_counts`
-(the reports page's counts and the response rates by organisation). The statistics themselves
-are `reports/`, which never reads the database.
+and the benchmarks share), `report_store` (rendered PDFs kept in the database by what they
+show), `report_jobs` (rendering them on the Redis queue or a background thread) and
+`response_counts` (the reports page's counts and the response rates by organisation). The
+statistics themselves are `reports/`, which never reads the database.
 """

@@ -4,15 +4,15 @@ deleting one response on request.
 Answers are deleted explicitly before their responses rather than left to the foreign key's
 ON DELETE CASCADE, so no answer outlives its response whatever the database enforces, and the
 counts printed are the rows deleted. The Likert vector a response carries lives on the response
-row itself and goes with it. Rendered PDF reports kept on disk are derived from responses too:
-`forget_cached_reports` removes them after a deletion.
+row itself and goes with it. Rendered PDF reports kept in the database are derived from
+responses too: the commands that delete responses then delete them
+(`survey_app.reporting.report_store.forget_reports`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func
@@ -263,14 +263,3 @@ def delete_response(
         session.rollback()
         raise
     return stored
-
-
-def forget_cached_reports(folder: Path) -> int:
-    """Delete the rendered PDF reports kept in `folder`: after responses are deleted, a kept
-    report may still show them. Returns how many files were removed; later downloads render
-    afresh."""
-    removed = 0
-    for kept in [*folder.glob("*.pdf"), *folder.glob("*.error")]:
-        kept.unlink(missing_ok=True)
-        removed += 1
-    return removed

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
@@ -110,9 +111,21 @@ def deactivate_user(session: Session, user: User, actor: Actor = COMMAND_LINE) -
         raise ServiceError("you cannot deactivate your own account; another administrator can")
     user.active = False
     session.add(user)
+    end_sessions(session, user.id)
     record(session, AuditAction.USER_DEACTIVATED, actor, target=user.email)
     session.commit()
     return user
+
+
+def end_sessions(session: Session, user_id: int | None) -> None:
+    """End every session of user `user_id` on every host, in the caller's transaction: raise
+    the session version each signed-in cookie must match (see `survey_app.auth`). An UPDATE of
+    the stored value, so that two hosts ending sessions at once both count."""
+    session.execute(
+        update(User)
+        .where(col(User.id) == user_id)
+        .values(session_version=col(User.session_version) + 1)
+    )
 
 
 def reactivate_user(session: Session, user: User, actor: Actor = COMMAND_LINE) -> User:

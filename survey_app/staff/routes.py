@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from functools import partial
-from pathlib import Path
-from typing import Any, TypedDict
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from flask import (
@@ -20,28 +18,31 @@ from flask import (
     url_for,
 )
 from flask import session as cookie_session
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
+from redis.exceptions import RedisError
 from werkzeug.wrappers import Response as HttpResponse
 
 from forms.staff import LoginForm, SignOutForm
 from reports.export import summary_to_csv, summary_to_xlsx
-from reports.pdf import data_fingerprint
 from reports.pdf_sandbox import ASSETS as REPORT_ASSETS
 from reports.pdf_sandbox import ReportRenderingError
-from survey_app.auth import staff_required
+from survey_app.auth import sign_in, staff_required
 from survey_app.config import VERSION
 from survey_app.db import get_session
 from survey_app.lookups import survey_or_404
 from survey_app.models import AuditAction, Organisation, Role, Survey
+from survey_app.reporting import report_jobs
 from survey_app.reporting.report import (
     WaveSummary,
     build_summary,
     render_report,
     report_from_summary,
 )
-from survey_app.reporting.report_files import (
-    build_in_background,
-    report_key,
+from survey_app.reporting.report_store import (
+    claim_render,
+    mark_failed,
+    read_report,
+    renders_pending,
     report_state,
     store_report,
 )
@@ -60,7 +61,7 @@ from survey_app.services import ServiceError, audit
 from survey_app.services.access import ScopeNotAllowed, UnknownScope, report_scope
 from survey_app.services.responses import utcnow
 from survey_app.services.surveys import survey_listing
-from survey_app.services.users import authenticate, scope_organisations
+from survey_app.services.users import authenticate, end_sessions, scope_organisations
 from survey_app.staff import bp
 from survey_app.staff.report_choices import report_form_for
 
@@ -146,7 +147,7 @@ def login() -> str | tuple[str, int] | HttpResponse:
         user = authenticate(get_session(), form.email.data or "", form.password.data or "")
         if user is not None:
             cookie_session.clear()
-            login_user(user)
+            sign_in(user)
             _audit(AuditAction.SIGN_IN, actor=audit.Actor.of_user(user, request.remote_addr))
             return redirect(_safe_next(request.args.get("next")), code=303)
         # The address as typed, so mistakes and guesses can be told apart; never the password.
@@ -159,7 +160,10 @@ def login() -> str | tuple[str, int] | HttpResponse:
 
 @bp.post("/logout")
 def logout() -> HttpResponse:
+    """Sign out: this cookie, and every other session of the user on every host (a copy of
+    the cookie taken before no longer works)."""
     if current_user.is_authenticated:
+        end_sessions(get_session(), current_user.id)
         _audit(AuditAction.SIGN_OUT)
     logout_user()
     cookie_session.clear()
@@ -328,32 +332,74 @@ def report_xlsx(slug: str) -> HttpResponse:
 
 @bp.get("/reports/<slug>.pdf")
 @staff_required(Role.ADMIN, Role.LEAD)
-def report_pdf(slug: str) -> HttpResponse:
+def report_pdf(slug: str) -> HttpResponse | tuple[str, int]:
+    """The PDF, from the database when any host or worker has rendered it for the same data.
+    Otherwise: with Redis, a worker renders it and this answers the progress page; without,
+    a small report is rendered here and a large one on this process's background thread."""
     asked = _summary_for_request(slug)
-    folder, key = _report_file(slug, asked)
-    state = report_state(folder, key)
+    session = get_session()
+    order = report_jobs.order_for(asked, current_app.config["SUPPRESSION_MIN_N"], current_user.id)
+    state = report_state(session, order.key)
     if state.status == "ready":
-        if state.path is None:
-            raise RuntimeError(f"report {key} is ready but has no path")
-        return _download(state.path.read_bytes(), "application/pdf", slug, asked, "pdf")
-    # The rest of the report is read only now: a stored PDF needs the summary alone.
-    report = report_from_summary(get_session(), asked)
-    render = partial(render_report, report, utcnow(), VERSION, fmt="pdf")
+        pdf = read_report(session, order.key)
+        if pdf is not None:
+            return _download(pdf, "application/pdf", slug, asked, "pdf")
+    queued = current_app.config["REDIS_URL"] is not None
     large = (asked.summary["responses"] or 0) >= current_app.config[
         "REPORT_BACKGROUND_MIN_RESPONSES"
     ]
-    if large or state.status == "pending":
-        build_in_background(folder, key, render)
+    if queued or large or state.status == "pending":
+        if state.status != "pending":
+            refused = _start_render(asked, order, queued)
+            if refused is not None:
+                return refused
         return redirect(
             url_for("staff.report_progress", slug=slug, **_report_query(asked)), code=303
         )
+    # No Redis and a small report: rendered in this request, as the command line does.
     try:
-        pdf = render()
+        pdf = render_report(report_from_summary(session, asked), utcnow(), VERSION, fmt="pdf")
     except ReportRenderingError:
         current_app.logger.exception("report %s could not be rendered", slug)
         abort(503, description="The report could not be made just now. Try again shortly.")
-    store_report(folder, key, pdf)
+    limits = {"max_bytes": current_app.config["REPORT_MAX_BYTES"]}
+    store_report(session, order.key, pdf, keep=report_jobs.keep_for(current_app), **limits)
     return _download(pdf, "application/pdf", slug, asked, "pdf")
+
+
+def _start_render(
+    asked: WaveSummary, order: report_jobs.ReportOrder, queued: bool
+) -> tuple[str, int] | None:
+    """Start rendering `order` (on the queue, or on this process's thread) unless its user
+    already has as many renders under way as allowed: then the page saying so (429)."""
+    session = get_session()
+    allowed = current_app.config["REPORT_RENDERS_PER_USER"]
+    if renders_pending(session, current_user.id) >= allowed:
+        page = render_template(
+            "staff/progress.html",
+            summary=asked.summary,
+            state=None,
+            busy=allowed,
+            waited=0,
+            query=_report_query(asked),
+        )
+        return page, 429
+    if not claim_render(session, order.key, current_user.id):
+        return None  # another request, on this host or another, has just started it
+    if queued:
+        try:
+            report_jobs.enqueue(current_app, order)
+        except RedisError:
+            current_app.logger.exception("the report queue could not be reached")
+            reason = "The report queue could not be reached."
+            mark_failed(session, order.key, reason)
+            abort(503, description=f"{reason} Try again shortly.")
+    else:
+        # The report is read now, in the request; the thread only renders and stores it.
+        report = report_from_summary(session, asked)
+        render = partial(render_report, report, utcnow(), VERSION, fmt="pdf")
+        report_jobs.render_in_process(current_app._get_current_object(), order.key, render)  # type: ignore[attr-defined]
+    return None
 
 
 @bp.get("/reports/<slug>/preview")
@@ -389,31 +435,15 @@ def report_asset(filename: str) -> HttpResponse:
 @staff_required(Role.ADMIN, Role.LEAD)
 def report_progress(slug: str) -> str:
     asked = _summary_for_request(slug)
-    folder, key = _report_file(slug, asked)
-    state = report_state(folder, key)
-    waited = int(time.time() - state.started_at) if state.started_at else 0
+    state = report_state(get_session(), report_jobs.key_of(asked))
     return render_template(
         "staff/progress.html",
         summary=asked.summary,
         state=state,
-        waited=waited,
+        busy=None,
+        waited=state.seconds_waited(),
         query=_report_query(asked),
     )
-
-
-def _report_file(slug: str, asked: WaveSummary) -> tuple[Path, str]:
-    """Where the PDF of `asked` is kept, and its name."""
-    wave: dict[str, Any] = {"number": asked.wave.number, "name": asked.wave.name}
-    key = report_key(
-        data_fingerprint(asked.summary),
-        slug,
-        asked.scope_code,
-        asked.by,
-        VERSION,
-        wave,
-        figures_as_of(asked.wave),
-    )
-    return Path(current_app.config["REPORT_CACHE_DIR"]), key
 
 
 @bp.get("/api/surveys/<slug>/summary")

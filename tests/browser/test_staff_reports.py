@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from sqlmodel import Session, select
 
 from survey_app.models import Organisation, Survey, User
-from survey_app.reporting import report_files
+from survey_app.reporting import report_jobs
 from survey_app.services.invitations import create_invitations
 from survey_app.staff import response_rates
 from tests.browser.conftest import (
@@ -137,7 +137,7 @@ def test_a_large_report_shows_its_progress_then_downloads(
     app.config["REPORT_BACKGROUND_MIN_RESPONSES"] = 1  # every report is "large"
     # The build queues behind this task, so the report stays pending until the test says.
     release = threading.Event()
-    report_files._executor.submit(release.wait, 600)  # the bound only guards against a hang
+    report_jobs._executor.submit(release.wait, 600)  # the bound only guards against a hang
     try:
         page.goto("/login")
         axe()
@@ -155,7 +155,7 @@ def test_a_large_report_shows_its_progress_then_downloads(
     finally:
         release.set()
     # The build has finished once the queue has drained.
-    report_files._executor.submit(lambda: None).result(timeout=RENDER_TIMEOUT_MS / 1000)
+    report_jobs._executor.submit(lambda: None).result(timeout=RENDER_TIMEOUT_MS / 1000)
 
     loads = len(loaded_pages.urls)
     ready = page.get_by_role("heading", name="Your report is ready")
