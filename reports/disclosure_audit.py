@@ -18,9 +18,9 @@ says, and is not covered.
 Method: a target is safe exactly when some *perturbation* changes it, a change of the atoms that
 keeps every known zero at 0 and every published cell as it is (a linear map's value is
 determined by the rows it is given exactly when it vanishes on their null space). Perturbations
-are found over the integers modulo the prime p = 2**61 - 1, exactly (no rounding, no
-tolerance); a span modulo p can differ from the rational one only where p divides a minor of the
-cells' 0/1 matrix, which a prime that large makes a theoretical concern only.
+are found over the integers modulo the prime p = 2**30 - 35, exactly (no rounding, no
+tolerance); a span modulo p can differ from the rational one only where p, about 10**9, divides
+a minor of the cells' 0/1 matrix, a theoretical concern.
 
 A subtree meets the rest of the tree only through its root's cells, so a perturbation is
 followed through one vector per node, ``g(v)`` in F^D (D = 1 + total options: the change of v's
@@ -61,8 +61,9 @@ from bisect import insort
 
 import numpy as np
 
-#: The prime of the field the audit computes in (a Mersenne prime).
-PRIME = (1 << 61) - 1
+#: The prime of the field the audit computes in, 2**30 - 35: below 2**30, so an entry is one
+#: digit of CPython's integers and a product two (the arithmetic is the audit's cost).
+PRIME = 1073741789
 
 #: The most levels a subtree spans below its root (England to practice).
 PRACTICE_DEPTH = 5
@@ -70,10 +71,12 @@ Vector = list[int]
 Basis = list[Vector]  # linearly independent vectors spanning a subspace
 
 
-def _echelon(vectors: list[Vector]) -> list[tuple[int, Vector]]:
-    """An echelon basis of the span of ``vectors``: (pivot, row) by pivot, each row 0 before its
-    pivot and 1 at it."""
-    rows: list[tuple[int, Vector]] = []
+def _echelon(
+    vectors: list[Vector], start: list[tuple[int, Vector]] | None = None
+) -> list[tuple[int, Vector]]:
+    """An echelon basis of the span of ``vectors`` (and of ``start``, an echelon basis itself):
+    (pivot, row) by pivot, each row 0 before its pivot and 1 at it."""
+    rows: list[tuple[int, Vector]] = list(start or ())
     width = len(vectors[0]) if vectors else 0
     for vector in vectors:
         if len(rows) == width:  # the whole space: the rest adds nothing
@@ -83,10 +86,13 @@ def _echelon(vectors: list[Vector]) -> list[tuple[int, Vector]]:
             c = v[pivot]
             if c:
                 v = [(a - c * b) % PRIME for a, b in zip(v, row, strict=True)]
-        pivot = next((i for i, a in enumerate(v) if a), -1)
-        if pivot >= 0:
-            inverse = pow(v[pivot], PRIME - 2, PRIME)
-            insort(rows, (pivot, [a * inverse % PRIME for a in v]))
+        lead = next(filter(None, v), 0)  # the first non-zero entry, found at C speed
+        if lead:
+            pivot = v.index(lead)
+            if v[pivot] != 1:
+                inverse = pow(v[pivot], PRIME - 2, PRIME)
+                v = [a * inverse % PRIME for a in v]
+            insort(rows, (pivot, v))
     return rows
 
 
@@ -111,7 +117,7 @@ def _meet(first: Basis, second: Basis) -> Basis:
     width = len(first[0])
     if len(second) == width:
         return _span(first)
-    pivots = [next(i for i, a in enumerate(row) if a) for row in second]
+    pivots = [row.index(1) for row in second]  # each row's first non-zero entry is a 1
     remainders = []
     for v in first:
         r = v
@@ -190,17 +196,23 @@ def _solved_targets(nodes: list[_Node], starts: list[int], width: int, min_n: in
     for v in range(len(nodes) - 1, -1, -1):  # children come after their parent
         node = nodes[v]
         if len(published[v]) < width:
-            inside[v] = _with_zeros(
-                _span(own[v], *(inside[c] for c in node.children)), published[v]
-            )
+            spanning = own[v] + [u for c in node.children for u in inside[c]]
+            inside[v] = _with_zeros(spanning, published[v])
     outside: list[Basis] = [[] for _ in nodes]
     outside[0] = _identity(width)
     found: list[Target] = []
     for v, node in enumerate(nodes):
-        closed = _with_zeros(outside[v], published[v])
+        if len(outside[v]) == width:
+            closed = [_unit(width, j) for j in range(width) if node.withheld[j]]
+        else:
+            closed = _with_zeros(outside[v], published[v])
+        base = _echelon(closed + own[v])
         for c in node.children:
-            siblings = [inside[s] for s in node.children if s != c]
-            outside[c] = _span(closed, own[v], *siblings)
+            if len(base) == width:
+                outside[c] = [row for _, row in base]
+            else:
+                siblings = [u for s in node.children if s != c for u in inside[s]]
+                outside[c] = [row for _, row in _echelon(siblings, base)]
         cell = _cell_solved(node, inside[v], outside[v], width)
         if cell is not None:
             found.append((0, v, *_coordinate(cell, starts)))
