@@ -66,10 +66,13 @@ withheld cell no combination determines can still be narrowed to a range, in cor
 value); other waves' cells. The tests check
 this with two attackers written independently of the engine, on generated waves.
 
-Performance (bench/disclosure.py, figures in the README's Benchmarks section): the audit is pure
-Python over subspaces of dimension at most 1 + the options of all questions (17 for two of 8) per
-node and measure, so its work grows with nodes x measures, not with the square of the cells as a
-rank over all cells at once would; measures with identical counts and states are audited once.
+Performance (bench/disclosure.py; README, Benchmarks): 50,000 responses over 1,400 nodes, 25
+measures, two questions of 8 options (595,000 cells) take about 23 CPU s, against 33 ms for the
+floor (every cell's n) and 0.27-0.35 s for the sweep alone: the audit is pure Python over
+subspaces of dimension at most 1 + the options of all questions (17 here) per node and measure,
+so its work grows with nodes x measures, not with the square of the cells as a rank over all
+cells at once would, but it is meant to run once per wave, not per request. Measures with
+identical counts and states are audited once.
 
 API
 ---

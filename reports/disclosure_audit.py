@@ -35,6 +35,7 @@ total and of each of its option cells):
 
 A withheld cell of v is solved when its coordinate is 0 throughout ``U(v) ∩ E(v)``; an atom of v
 when it is 0 throughout ``O(v) ∩ (E(v) with v's published coordinates 0 + sum U(children))``.
+
 Why this way: a rank over all cells at once (dense SVD, or elimination over 20,000 cells x
 30,000 atoms per measure) is far too slow at England's size, while here every subspace lives in
 F^D (D is 17 for two questions of 8 options): the work grows with nodes x measures. The questions
