@@ -288,6 +288,7 @@ def _assemble_summary(
         )
     ]
     free_text = []
+    secondary = states.secondary
     first_theme = 0
     for question, withheld in zip(spec.text_questions, states.text_answered[0], strict=True):
         themes_of_question = len(question.themes)
@@ -307,8 +308,17 @@ def _assemble_summary(
             mentions_withheld=mentions,
         )
         if responses_withheld:
+            # Each share is a count over the responses: with them withheld, so is every share
+            # and, so that none is left to divide, every count of the question (withheld to
+            # protect others where it was published).
+            hidden_here = [counted["answered"], *(t["mentions"] for t in counted["themes"])]
+            secondary += sum(1 for count in hidden_here if count)
+            counted["answered"] = None
             for theme in counted["themes"]:
                 theme["of"] = None
+                theme["mentions"] = None
+                theme["percent"] = None
+                theme["suppressed"] = True
         free_text.append(counted)
     text_themes = summarise_text_themes(
         [(question.code, question.themes) for question in spec.text_questions],
@@ -319,7 +329,11 @@ def _assemble_summary(
     )
     if responses_withheld:
         for text_theme in text_themes:
+            text_theme["respondents"] = None
             text_theme["of"] = None
+            text_theme["of_answered"] = None
+            text_theme["percent"] = None
+            text_theme["suppressed"] = True
     group_rows, comparisons = (
         breakdown(spec, total, keys, labels, groups, min_n, states) if by is not None else ([], [])
     )
@@ -328,7 +342,7 @@ def _assemble_summary(
         "scope": _scope_json(scope),
         "suppression_min_n": min_n,
         "responses": None if responses_withheld else responses,
-        "secondary_suppressed": states.secondary,
+        "secondary_suppressed": secondary,
         "items": items,
         "themes": themes,
         "free_text": free_text,

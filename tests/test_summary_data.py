@@ -489,6 +489,21 @@ def free_text_rows(
     rows = []
     for question in definition.text_questions:
         answers = [text for text in texts.get(question.code, []) if text and text.strip()]
+        if pattern.responses_withheld:
+            # Every share is a count over the withheld responses: all of the question goes,
+            # each count of k or more withheld to protect others.
+            counts = [
+                len(answers),
+                *(sum(map(theme.mentioned, answers)) for theme in question.codebook),
+            ]
+            pattern.secondary += sum(1 for count in counts if count >= MIN_N)
+            hidden_themes = [
+                dict.fromkeys(("mentions", "of", "percent"))
+                | {"code": theme.code, "label": theme.label, "suppressed": True}
+                for theme in question.codebook
+            ]
+            rows.append({"question": question.code, "answered": None, "themes": hidden_themes})
+            continue
         withheld = pattern.check(("text", question.code), len(answers))
         themes = []
         for theme in question.codebook:
@@ -538,14 +553,14 @@ def text_theme_rows(
     rows = []
     for theme in themes.values():
         count = sum(1 for texts in wrote if any(theme.mentioned(text) for text in texts))
-        withheld = few or 0 < count < MIN_N
+        withheld = few or 0 < count < MIN_N or responses_withheld
         rows.append(
             {
                 "code": theme.code,
                 "label": theme.label,
                 "respondents": None if withheld else count,
                 "of": None if responses_withheld else responses,
-                "of_answered": None if few else writers,
+                "of_answered": None if few or responses_withheld else writers,
                 "percent": None if withheld else 100 * count / responses,
                 "suppressed": withheld,
             }
