@@ -16,7 +16,7 @@ from sqlmodel import Session
 from survey_app import config as app_config
 from survey_app import create_app
 from survey_app.config import Config, ConfigError
-from tests.conftest import count_responses
+from tests.conftest import count_submissions
 from tests.test_paged_form import (
     PLACEMENT_PAGES,
     PLACEMENT_SECTIONS,
@@ -74,7 +74,7 @@ def test_one_address_is_refused_after_its_limit_and_another_still_sends(
     assert [_send(room).status_code for _ in range(3)] == [303, 303, 303]
     refused = _send(room, worked_well="Fourth from the same room.")
     assert refused.status_code == 429
-    assert count_responses(db_session) == 3
+    assert count_submissions(db_session) == 3
     # The page says what happened and when to send again, in NHS.UK's error summary...
     assert "nhsuk-error-summary" in refused.text
     assert "Your answers have not been sent yet" in refused.text
@@ -88,7 +88,7 @@ def test_one_address_is_refused_after_its_limit_and_another_still_sends(
     elsewhere = limited(per_client="3 per hour;10 per day", address=ELSEWHERE)
     assert _send(elsewhere).status_code == 303
     assert _send(room).status_code == 429
-    assert count_responses(db_session) == 4
+    assert count_submissions(db_session) == 4
 
 
 def test_a_refused_send_from_check_your_answers_keeps_every_answer(
@@ -106,7 +106,7 @@ def test_a_refused_send_from_check_your_answers_keeps_every_answer(
     carried.pop("csrf_token"), back.pop("csrf_token")
     assert back == carried and carried["organisation"] == "P-EK2"
     assert "send" in form_on(refused.text).buttons
-    assert count_responses(db_session) == 1
+    assert count_submissions(db_session) == 1
 
 
 def test_moving_between_sections_and_viewing_pages_are_not_counted(
@@ -124,7 +124,7 @@ def test_moving_between_sections_and_viewing_pages_are_not_counted(
     assert press(room, PLACEMENT, check, "send").status_code == 303
     assert _send(room).status_code == 303
     assert _send(room).status_code == 429
-    assert count_responses(db_session) == 2
+    assert count_submissions(db_session) == 2
 
 
 def test_invitations_are_not_limited_by_the_open_link_limits(
@@ -136,11 +136,11 @@ def test_invitations_are_not_limited_by_the_open_link_limits(
         url = f"{PLACEMENT}/{token}"
         answers = placement_answers(room, organisation=None)  # type: ignore[arg-type]
         assert room.post(url, data=answers).status_code == 303
-    assert count_responses(db_session) == 3
+    assert count_submissions(db_session) == 3
     # The open link's own limit is untouched by them: its first send goes, the next does not.
     assert _send(room).status_code == 303
     assert _send(room).status_code == 429
-    assert count_responses(db_session) == 4
+    assert count_submissions(db_session) == 4
 
 
 def test_the_survey_has_a_ceiling_whatever_the_address(
@@ -154,11 +154,11 @@ def test_the_survey_has_a_ceiling_whatever_the_address(
     refused = _send(clients[3])
     assert refused.status_code == 429
     assert "This survey has had more answers than it takes in a short time" in refused.text
-    assert count_responses(db_session) == 3
+    assert count_submissions(db_session) == 3
     # With the ceiling raised, the refused address still has its own one send an hour.
     raised = limited(per_client="1 per hour", per_survey="10 per hour", address="192.0.2.4")
     assert _send(raised).status_code == 303
-    assert count_responses(db_session) == 4
+    assert count_submissions(db_session) == 4
 
 
 def test_a_page_sent_again_after_its_reply_was_lost_is_thanked_not_refused(
@@ -172,7 +172,7 @@ def test_a_page_sent_again_after_its_reply_was_lost_is_thanked_not_refused(
     assert again.status_code == 303 and again.headers["Location"].endswith("/thanks")
     # A new page from the same address is over the limit.
     assert _send(room).status_code == 429
-    assert count_responses(db_session) == 1
+    assert count_submissions(db_session) == 1
 
 
 def test_answers_are_stored_when_the_limits_cannot_be_counted(
@@ -191,7 +191,7 @@ def test_answers_are_stored_when_the_limits_cannot_be_counted(
 
     monkeypatch.setattr(limiter.limiter, "test", unreachable)
     assert [_send(room).status_code for _ in range(2)] == [303, 303]
-    assert count_responses(db_session) == 2
+    assert count_submissions(db_session) == 2
     assert "the open-link limits could not be counted" in caplog.text
 
 
@@ -236,7 +236,7 @@ def test_an_invitation_only_survey_has_no_open_link(
     assert "answered by invitation only" in page.text
     refused = client.post("/s/icb-leaders", data={"icb": "QKS", "hub_effective": "4"})
     assert refused.status_code == 404 and "answered by invitation only" in refused.text
-    assert count_responses(db_session) == 0
+    assert count_submissions(db_session) == 0
     # An unknown address says only that.
     unknown = client.get("/s/no-such-survey")
     assert unknown.status_code == 404 and "invitation only" not in unknown.text
