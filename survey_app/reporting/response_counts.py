@@ -305,10 +305,10 @@ def response_rates(
         scope.id if scope is not None else None
     )
     # Held answers count among those received, so the count shown can exceed the reports'.
-    if scope_responses.responses[0] or 0 < all_routes < min_n:
-        responses_withheld = _reason(all_routes, min_n)
-    elif not total_withheld and 0 < all_routes - total_answered < min_n:
+    if not total_withheld and 0 < all_routes - total_answered < min_n:
         responses_withheld = Withheld.OPEN_LINK_FEWER_THAN_K
+    elif scope_responses.responses[0] or 0 < all_routes < min_n:
+        responses_withheld = _reason(all_routes, min_n)
     return ResponseRates(
         wave=wave,
         scope=scope,
