@@ -136,4 +136,4 @@ def test_the_report_page_shows_respondents_across_answers_and_withholds_small_co
     # "one_change" was answered by 4 leaders: fewer than k, so no count is shown.
     one_change = sum(1 for texts, _ in LEADERS if texts[2].strip())
     assert one_change == 4
-    assert "Fewer than 5 answered." in text
+    assert "The number who answered is withheld." in text
